@@ -6,6 +6,8 @@ offending value, and how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "CoveyError",
     "UsageError",
@@ -14,6 +16,10 @@ __all__ = [
     "ModelHTTPError",
     "ModelResponseError",
     "EmbeddedModelError",
+    "RunError",
+    "MaxTurnsExceeded",
+    "ToolRetriesExhausted",
+    "OutputValidationError",
 ]
 
 
@@ -53,3 +59,24 @@ class ModelResponseError(ModelError):
 
 class EmbeddedModelError(ModelError):
     """The embedded llama.cpp model server could not be started or stopped."""
+
+
+class RunError(CoveyError):
+    """An agent run failed. Carries what the run had done, so it can be inspected or resumed."""
+
+    def __init__(self, message: str, *, agent: str, messages: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.agent = agent
+        self.messages = list(messages)
+
+
+class MaxTurnsExceeded(RunError):
+    """The agent did not reach a final answer within `max_turns` model calls."""
+
+
+class ToolRetriesExhausted(RunError):
+    """The model kept making invalid tool calls past the agent's retry budget."""
+
+
+class OutputValidationError(RunError):
+    """The model's final answer never matched the agent's output type."""

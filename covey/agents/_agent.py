@@ -1,0 +1,293 @@
+"""The agent: a model, instructions, tools and an optional output type."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Self
+
+import anyio
+import anyio.abc
+import pydantic
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from typing_extensions import TypeVar
+
+from .._errors import CoveyError, UsageError
+from ..models import Message, ModelClient, ModelSettings, SystemMessage, Usage, UserMessage
+from ..tools import MCPToolset, RunContext, Tool, ToolEventSink, Toolset
+from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
+from ._output import OutputPlan, plan_output
+from ._run import AgentRun
+from ._toolbox import Approval, ToolSource, as_sources
+
+__all__ = ["Agent", "RunResult", "AgentStream"]
+
+OutputT = TypeVar("OutputT", default=str)
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class RunResult(Generic[OutputT]):
+    """What a finished run produced."""
+
+    output: OutputT
+    """The final answer: text, or an instance of the agent's output type."""
+    messages: tuple[Message, ...]
+    """The whole conversation, to continue it or to inspect it."""
+    usage: Usage
+    """Token usage summed over every model call of the run."""
+    run_id: str
+    """The run's id."""
+
+
+class Agent(Generic[OutputT]):
+    """A model with instructions and tools, run in a loop until it answers.
+
+    Example:
+        ```python
+        @tool
+        def add(a: int, b: int) -> int:
+            '''Add two integers.'''
+            return a + b
+
+        agent = Agent("calc", model, "Use tools for arithmetic.", tools=[add])
+        result = await agent.run("What is 2 + 40?")
+        ```
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: ModelClient,
+        instructions: str = "",
+        *,
+        tools: Sequence[ToolSource] = (),
+        output_type: type[OutputT] | None = None,
+        max_turns: int = 10,
+        tool_timeout: float = 60.0,
+        max_invalid_tool_calls: int = 3,
+        output_retries: int = 2,
+        approve: Approval | None = None,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        """Create an agent.
+
+        Args:
+            name: short name, shown in events and errors.
+            model: the model client (share one per endpoint between agents).
+            instructions: the system prompt.
+            tools: functions, `Tool`s and `Toolset`s (MCP servers).
+            output_type: a pydantic model the answer must be an instance of.
+            max_turns: model calls allowed per run before `MaxTurnsExceeded`.
+            tool_timeout: default seconds a tool call may take.
+            max_invalid_tool_calls: invalid tool calls (bad arguments, unknown tools,
+                malformed calls) tolerated per run before `ToolRetriesExhausted`.
+            output_retries: extra tries for an answer that does not validate.
+            approve: decides calls to tools that require approval.
+            settings: sampling settings for every model call.
+        """
+        if max_turns < 1:
+            raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
+        if output_type is not None and not (
+            isinstance(output_type, type) and issubclass(output_type, pydantic.BaseModel)
+        ):
+            raise UsageError(
+                f"Agent {name!r}: output_type must be a pydantic BaseModel subclass, "
+                f"got {output_type!r}."
+            )
+        self.name = name
+        self.model = model
+        self.instructions = instructions
+        self.tool_sources: list[Tool | Toolset] = as_sources(tools)
+        for source in self.tool_sources:
+            # A server's sampling requests are answered by the first agent's model given it.
+            if isinstance(source, MCPToolset) and source.sampling_model is None:
+                source.sampling_model = model
+        self.output_type = output_type
+        self.max_turns = max_turns
+        self.tool_timeout = tool_timeout
+        self.max_invalid_tool_calls = max_invalid_tool_calls
+        self.output_retries = output_retries
+        self.approve = approve
+        self.settings = settings
+
+    def output_plan(self, *, has_tools: bool, native_tools: bool) -> OutputPlan:
+        """How this agent gets structured output from a server like this one."""
+        output_type: Any = self.output_type
+        return plan_output(output_type, has_tools=has_tools, native_tools=native_tools)
+
+    def _start(
+        self,
+        prompt: str | Sequence[Message],
+        history: Sequence[Message],
+        deps: object,
+        sink: ToolEventSink | None,
+    ) -> tuple[list[Message], RunContext[Any]]:
+        messages: list[Message] = []
+        if self.instructions:
+            messages.append(SystemMessage(content=self.instructions))
+        messages.extend(m for m in history if not isinstance(m, SystemMessage))
+        if isinstance(prompt, str):
+            messages.append(UserMessage(content=prompt))
+        else:
+            messages.extend(prompt)
+        run_id = uuid.uuid4().hex
+        return messages, RunContext(deps=deps, agent=self.name, run_id=run_id, on_event=sink)
+
+    async def _execute(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        history: Sequence[Message],
+        deps: object,
+        emit: Any,
+        sink: ToolEventSink | None,
+        stream_model: bool,
+    ) -> RunResult[OutputT]:
+        messages, context = self._start(prompt, history, deps, sink)
+        await emit(RunStarted(agent=self.name, run_id=context.run_id))
+        run = AgentRun(
+            agent=self, messages=messages, context=context, emit=emit, stream_model=stream_model
+        )
+        try:
+            output = await run.execute()
+        except CoveyError as exc:
+            await emit(ErrorOccurred(agent=self.name, error=str(exc)))
+            raise
+        await emit(RunFinished(agent=self.name, output=output, usage=run.usage))
+        return RunResult(
+            output=output, messages=tuple(messages), usage=run.usage, run_id=context.run_id
+        )
+
+    async def run(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        history: Sequence[Message] = (),
+        deps: object = None,
+    ) -> RunResult[OutputT]:
+        """Run to a final answer.
+
+        Args:
+            prompt: the user's message, or messages.
+            history: earlier conversation to continue (system messages are replaced by
+                this agent's instructions).
+            deps: dependencies handed to tools through `RunContext.deps`.
+
+        Raises:
+            RunError: the run could not finish (`MaxTurnsExceeded`, `ToolRetriesExhausted`,
+                `OutputValidationError`).
+            ModelError: the model server failed after retries.
+        """
+
+        async def discard(_: AgentEvent) -> None:
+            return None
+
+        return await self._execute(
+            prompt, history=history, deps=deps, emit=discard, sink=None, stream_model=False
+        )
+
+    def stream(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        history: Sequence[Message] = (),
+        deps: object = None,
+    ) -> AgentStream[OutputT]:
+        """Run, streaming every event: `async with agent.stream(...) as events:`.
+
+        The run happens in a task that the `async with` block owns, so leaving the block
+        early cancels the run cleanly; `events.result` holds the result once it ends.
+        """
+        return AgentStream(self, prompt, history=history, deps=deps)
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r})"
+
+
+class AgentStream(Generic[OutputT]):
+    """The events of one run. Use `async with`, then `async for` over it."""
+
+    def __init__(
+        self,
+        agent: Agent[OutputT],
+        prompt: str | Sequence[Message],
+        *,
+        history: Sequence[Message],
+        deps: object,
+    ) -> None:
+        self._agent = agent
+        self._prompt = prompt
+        self._history = history
+        self._deps = deps
+        self._group: anyio.abc.TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[AgentEvent] | None = None
+        self._result: RunResult[OutputT] | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def result(self) -> RunResult[OutputT]:
+        """The run's result, once the stream has ended.
+
+        Raises:
+            UsageError: the run has not ended yet.
+        """
+        if self._result is None:
+            raise UsageError("The run has not finished: read the whole stream first.")
+        return self._result
+
+    async def _drive(self, send: MemoryObjectSendStream[AgentEvent]) -> None:
+        async with send:
+            try:
+                self._result = await self._agent._execute(  # pyright: ignore[reportPrivateUsage]
+                    self._prompt,
+                    history=self._history,
+                    deps=self._deps,
+                    emit=send.send,
+                    sink=send.send_nowait,
+                    stream_model=True,
+                )
+            except CoveyError as exc:
+                self._error = exc
+
+    async def __aenter__(self) -> Self:
+        if self._group is not None:
+            raise UsageError("This stream is already open; call agent.stream() again.")
+        send, self._receive = anyio.create_memory_object_stream[AgentEvent](math.inf)
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._drive, send)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._group is not None and self._receive is not None
+        if exc is None and self._result is None and self._error is None:
+            # Left early without an error: stop the run rather than wait for it.
+            self._group.cancel_scope.cancel()
+        elif exc is not None:
+            self._group.cancel_scope.cancel()
+        self._receive.close()
+        return await self._group.__aexit__(exc_type, exc, tb)
+
+    def __aiter__(self) -> AsyncIterator[AgentEvent]:
+        if self._receive is None:
+            raise UsageError(
+                "Iterate a stream inside its block: "
+                "`async with agent.stream(...) as events: async for event in events: ...`."
+            )
+        return self._events(self._receive)
+
+    async def _events(
+        self, receive: MemoryObjectReceiveStream[AgentEvent]
+    ) -> AsyncIterator[AgentEvent]:
+        async for event in receive:
+            yield event
+        if self._error is not None:
+            raise self._error

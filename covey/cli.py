@@ -1,0 +1,97 @@
+"""The `covey` command: serve models and MCP servers.
+
+Every failure ends as one line saying what went wrong and how to fix it, and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from . import __version__
+from ._errors import CoveyError
+
+__all__ = ["main"]
+
+
+async def _wait_for_stop_signal() -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
+
+
+async def _serve_embedded(args: argparse.Namespace) -> None:
+    from .models import EmbeddedModel
+
+    print("Starting llama.cpp with the embedded model...", file=sys.stderr, flush=True)
+    async with EmbeddedModel(host=args.host, port=args.port, n_ctx=args.n_ctx) as embedded:
+        print(embedded.base_url, flush=True)
+        print("Serving; press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        await _wait_for_stop_signal()
+    print("Stopped.", file=sys.stderr, flush=True)
+
+
+def _cmd_model_serve(args: argparse.Namespace) -> int:
+    anyio.run(_serve_embedded, args)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .servers import SERVERS
+
+    module_name = SERVERS.get(args.name)
+    if module_name is None:
+        known = ", ".join(sorted(SERVERS))
+        raise CoveyError(f"No bundled server named {args.name!r}. The servers are: {known}.")
+    module = importlib.import_module(module_name)
+    result: int = module.main(list(args.server_args))
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="covey", description="Async agent graphs on open models, with MCP tools."
+    )
+    parser.add_argument("--version", action="version", version=f"covey {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    model = commands.add_parser("model", help="run a model server")
+    model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    serve_model = model_commands.add_parser(
+        "serve", help="serve the embedded llama.cpp model on 127.0.0.1 (needs covey[local])"
+    )
+    serve_model.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve_model.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    serve_model.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    serve_model.set_defaults(handler=_cmd_model_serve)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run a bundled MCP server (stdio by default, --http HOST:PORT for HTTP)",
+    )
+    serve.add_argument("name", help="server name, e.g. files, calc, time")
+    serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own options")
+    serve.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `covey` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CoveyError as exc:
+        print(f"covey: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Constrained tool mode, for servers that refuse the `tools` field.
+
+The tools are described in the system prompt and the reply is forced, through whatever
+structured-output form the server has, into one JSON envelope:
+`{"tool_calls": [{"name": ..., "arguments": {...}}]}` or `{"final": ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ._messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolResultMessage,
+    UserMessage,
+    to_openai_messages,
+)
+from ._types import MalformedToolCall, ToolCall, ToolDefinition
+
+__all__ = ["envelope_schema", "constrained_messages", "parse_envelope"]
+
+
+def envelope_schema(
+    tools: Sequence[ToolDefinition], final_schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """JSON schema of the envelope: tool calls (one schema per tool) or a final answer."""
+    call_schemas = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": t.name}, "arguments": t.parameters},
+            "required": ["name", "arguments"],
+        }
+        for t in tools
+    ]
+    calls = {
+        "type": "object",
+        "properties": {
+            "tool_calls": {"type": "array", "items": {"anyOf": call_schemas}, "minItems": 1}
+        },
+        "required": ["tool_calls"],
+    }
+    final = {
+        "type": "object",
+        "properties": {"final": final_schema or {"type": "string"}},
+        "required": ["final"],
+    }
+    return {"anyOf": [calls, final]}
+
+
+def _tool_prompt(tools: Sequence[ToolDefinition]) -> str:
+    lines = ["You can call these tools:"]
+    for t in tools:
+        lines.append(f"- {t.name}: {t.description}")
+        lines.append(f"  arguments (JSON schema): {json.dumps(t.parameters)}")
+    lines.append(
+        "Reply with exactly one JSON object and nothing else. To call tools: "
+        '{"tool_calls": [{"name": "<tool>", "arguments": {...}}]}. '
+        'When you have the answer: {"final": <answer>}.'
+    )
+    return "\n".join(lines)
+
+
+def constrained_messages(
+    messages: Sequence[Message], tools: Sequence[ToolDefinition]
+) -> list[dict[str, Any]]:
+    """The conversation in a form any chat server takes: no `tool_calls`, no `tool` role."""
+    prompt = _tool_prompt(tools)
+    rewritten: list[Message] = []
+    has_system = False
+    for message in messages:
+        match message:
+            case SystemMessage() if not has_system:
+                rewritten.append(SystemMessage(content=f"{message.content}\n\n{prompt}"))
+                has_system = True
+            case AssistantMessage() if message.tool_calls:
+                calls = [{"name": c.name, "arguments": c.arguments} for c in message.tool_calls]
+                rewritten.append(AssistantMessage(content=json.dumps({"tool_calls": calls})))
+            case ToolResultMessage():
+                status = "failed" if message.is_error else "returned"
+                rewritten.append(
+                    UserMessage(content=f"Tool {message.name} {status}: {message.content}")
+                )
+            case _:
+                rewritten.append(message)
+    if not has_system:
+        rewritten.insert(0, SystemMessage(content=prompt))
+    return to_openai_messages(rewritten)
+
+
+def _strip_fence(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        if stripped.rstrip().endswith("```"):
+            stripped = stripped.rstrip()[:-3]
+    return stripped.strip()
+
+
+def parse_envelope(
+    text: str, *, id_prefix: str
+) -> tuple[str, list[ToolCall], list[MalformedToolCall]] | None:
+    """Read an envelope reply.
+
+    Returns:
+        `(final_text, calls, malformed)`, or `None` when the text is no envelope at all
+        (the caller then reads it as plain text in any dialect).
+    """
+    try:
+        data = json.loads(_strip_fence(text))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    envelope: dict[str, Any] = data  # pyright: ignore[reportUnknownVariableType]
+    if "tool_calls" in envelope and isinstance(envelope["tool_calls"], list):
+        calls: list[ToolCall] = []
+        malformed: list[MalformedToolCall] = []
+        items: list[Any] = envelope["tool_calls"]
+        for index, item in enumerate(items):
+            call_id = f"{id_prefix}_{index}"
+            name = item.get("name") if isinstance(item, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            args = item.get("arguments", {}) if isinstance(item, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if isinstance(name, str) and isinstance(args, dict):
+                arguments: dict[str, Any] = args  # pyright: ignore[reportUnknownVariableType]
+                calls.append(
+                    ToolCall(id=call_id, name=name, arguments=arguments, dialect="envelope")
+                )
+            else:
+                malformed.append(
+                    MalformedToolCall(
+                        id=call_id,
+                        name=name if isinstance(name, str) else None,
+                        raw=json.dumps(item),
+                        error='Each tool call must be {"name": "<tool>", "arguments": {...}} '
+                        "with the arguments as a JSON object.",
+                        dialect="envelope",
+                    )
+                )
+        return "", calls, malformed
+    if "final" in envelope:
+        final = envelope["final"]
+        return (final if isinstance(final, str) else json.dumps(final)), [], []
+    return None

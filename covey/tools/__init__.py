@@ -1,0 +1,27 @@
+"""Tools: Python functions and MCP servers behind one `Tool` protocol."""
+
+from ._base import Deps, RunContext, Tool, ToolResult, Toolset
+from ._events import ProgressUpdate, ServerLogMessage, ToolEvent, ToolEventSink
+from ._function import FunctionTool, tool
+from ._mcp import MCPConnectionError, MCPTool, MCPToolset
+from ._mcp_convert import ElicitationHandler, ElicitationRequest, ElicitationResponse
+
+__all__ = [
+    "Deps",
+    "ElicitationHandler",
+    "ElicitationRequest",
+    "ElicitationResponse",
+    "FunctionTool",
+    "MCPConnectionError",
+    "MCPTool",
+    "MCPToolset",
+    "ProgressUpdate",
+    "RunContext",
+    "ServerLogMessage",
+    "Tool",
+    "ToolEvent",
+    "ToolEventSink",
+    "ToolResult",
+    "Toolset",
+    "tool",
+]

@@ -1,0 +1,1 @@
+"""Runnable covey examples: `python -m examples.NAME` from the repository root."""

