@@ -66,7 +66,8 @@ async def main() -> None:
     async with open_model() as model:
         print(f"model: {await model.model_name()} at {model.config.base_url}")
         answer = await ask(model, "What is 17 times 23?")
-        print(f"answer: {answer.strip()}")
+        # The embedded 270M model proves the path; it often has nothing to add after a tool.
+        print(f"answer: {answer.strip() or '(the model wrote no text after the tool result)'}")
 
 
 if __name__ == "__main__":

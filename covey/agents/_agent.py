@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import math
+import inspect
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Generic, Self
+from typing import Any, Generic
 
-import anyio
-import anyio.abc
 import pydantic
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from typing_extensions import TypeVar
 
 from .._errors import CoveyError, UsageError
 from ..models import Message, ModelClient, ModelSettings, SystemMessage, Usage, UserMessage
-from ..tools import MCPToolset, RunContext, Tool, ToolEventSink, Toolset
+from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._output import OutputPlan, plan_output
 from ._run import AgentRun
+from ._stream import EventStream
 from ._toolbox import Approval, ToolSource, as_sources
 
 __all__ = ["Agent", "RunResult", "AgentStream"]
@@ -40,6 +37,10 @@ class RunResult(Generic[OutputT]):
     """Token usage summed over every model call of the run."""
     run_id: str
     """The run's id."""
+
+
+AgentStream = EventStream[AgentEvent | ToolEvent, "RunResult[OutputT]"]
+"""The events of one agent run, read in an `async with` block."""
 
 
 class Agent(Generic[OutputT]):
@@ -91,7 +92,7 @@ class Agent(Generic[OutputT]):
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
         if output_type is not None and not (
-            isinstance(output_type, type) and issubclass(output_type, pydantic.BaseModel)
+            inspect.isclass(output_type) and issubclass(output_type, pydantic.BaseModel)
         ):
             raise UsageError(
                 f"Agent {name!r}: output_type must be a pydantic BaseModel subclass, "
@@ -167,6 +168,7 @@ class Agent(Generic[OutputT]):
         *,
         history: Sequence[Message] = (),
         deps: object = None,
+        on_event: Callable[[AgentEvent | ToolEvent], Awaitable[None]] | None = None,
     ) -> RunResult[OutputT]:
         """Run to a final answer.
 
@@ -175,18 +177,35 @@ class Agent(Generic[OutputT]):
             history: earlier conversation to continue (system messages are replaced by
                 this agent's instructions).
             deps: dependencies handed to tools through `RunContext.deps`.
+            on_event: awaited with every event of the run (see `stream()` for a stream).
 
         Raises:
             RunError: the run could not finish (`MaxTurnsExceeded`, `ToolRetriesExhausted`,
                 `OutputValidationError`).
             ModelError: the model server failed after retries.
         """
+        if on_event is None:
 
-        async def discard(_: AgentEvent) -> None:
-            return None
+            async def discard(_: AgentEvent) -> None:
+                return None
+
+            return await self._execute(
+                prompt, history=history, deps=deps, emit=discard, sink=None, stream_model=False
+            )
+        progress: list[ToolEvent] = []
+
+        async def forward(event: AgentEvent) -> None:
+            while progress:
+                await on_event(progress.pop(0))
+            await on_event(event)
 
         return await self._execute(
-            prompt, history=history, deps=deps, emit=discard, sink=None, stream_model=False
+            prompt,
+            history=history,
+            deps=deps,
+            emit=forward,
+            sink=progress.append,
+            stream_model=False,
         )
 
     def stream(
@@ -201,93 +220,11 @@ class Agent(Generic[OutputT]):
         The run happens in a task that the `async with` block owns, so leaving the block
         early cancels the run cleanly; `events.result` holds the result once it ends.
         """
-        return AgentStream(self, prompt, history=history, deps=deps)
+        return EventStream(
+            lambda emit, sink: self._execute(
+                prompt, history=history, deps=deps, emit=emit, sink=sink, stream_model=True
+            )
+        )
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r})"
-
-
-class AgentStream(Generic[OutputT]):
-    """The events of one run. Use `async with`, then `async for` over it."""
-
-    def __init__(
-        self,
-        agent: Agent[OutputT],
-        prompt: str | Sequence[Message],
-        *,
-        history: Sequence[Message],
-        deps: object,
-    ) -> None:
-        self._agent = agent
-        self._prompt = prompt
-        self._history = history
-        self._deps = deps
-        self._group: anyio.abc.TaskGroup | None = None
-        self._receive: MemoryObjectReceiveStream[AgentEvent] | None = None
-        self._result: RunResult[OutputT] | None = None
-        self._error: BaseException | None = None
-
-    @property
-    def result(self) -> RunResult[OutputT]:
-        """The run's result, once the stream has ended.
-
-        Raises:
-            UsageError: the run has not ended yet.
-        """
-        if self._result is None:
-            raise UsageError("The run has not finished: read the whole stream first.")
-        return self._result
-
-    async def _drive(self, send: MemoryObjectSendStream[AgentEvent]) -> None:
-        async with send:
-            try:
-                self._result = await self._agent._execute(  # pyright: ignore[reportPrivateUsage]
-                    self._prompt,
-                    history=self._history,
-                    deps=self._deps,
-                    emit=send.send,
-                    sink=send.send_nowait,
-                    stream_model=True,
-                )
-            except CoveyError as exc:
-                self._error = exc
-
-    async def __aenter__(self) -> Self:
-        if self._group is not None:
-            raise UsageError("This stream is already open; call agent.stream() again.")
-        send, self._receive = anyio.create_memory_object_stream[AgentEvent](math.inf)
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        self._group.start_soon(self._drive, send)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        assert self._group is not None and self._receive is not None
-        if exc is None and self._result is None and self._error is None:
-            # Left early without an error: stop the run rather than wait for it.
-            self._group.cancel_scope.cancel()
-        elif exc is not None:
-            self._group.cancel_scope.cancel()
-        self._receive.close()
-        return await self._group.__aexit__(exc_type, exc, tb)
-
-    def __aiter__(self) -> AsyncIterator[AgentEvent]:
-        if self._receive is None:
-            raise UsageError(
-                "Iterate a stream inside its block: "
-                "`async with agent.stream(...) as events: async for event in events: ...`."
-            )
-        return self._events(self._receive)
-
-    async def _events(
-        self, receive: MemoryObjectReceiveStream[AgentEvent]
-    ) -> AsyncIterator[AgentEvent]:
-        async for event in receive:
-            yield event
-        if self._error is not None:
-            raise self._error

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pydantic
 
 from ..models import OutputSchema, ToolDefinition
+from ..models._dialect_calls import strip_fence
 
 __all__ = ["FINAL_TOOL", "OutputPlan", "plan_output", "validate_output"]
 
@@ -71,21 +72,13 @@ def plan_output(
     return OutputPlan(mode="schema", output_type=output_type)
 
 
-def _strip_fence(text: str) -> str:
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
-        stripped = stripped.rstrip().removesuffix("```")
-    return stripped.strip()
-
-
 def validate_output(
     output_type: type[pydantic.BaseModel], data: str | dict[str, Any]
 ) -> pydantic.BaseModel | str:
     """Validate an answer; returns the instance, or a message for the model saying what to fix."""
     try:
         if isinstance(data, str):
-            return output_type.model_validate_json(_strip_fence(data))
+            return output_type.model_validate_json(strip_fence(data))
         return output_type.model_validate(data)
     except pydantic.ValidationError as exc:
         problems = "; ".join(

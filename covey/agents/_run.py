@@ -131,8 +131,10 @@ class AgentRun:
             return self._final(response, response.text, plan, call=None)
         recorded = [
             *calls,
-            *(ToolCall(id=m.id, name=m.name or "invalid", arguments={})
-              for m in response.malformed_tool_calls),
+            *(
+                ToolCall(id=m.id, name=m.name or "invalid", arguments={})
+                for m in response.malformed_tool_calls
+            ),
         ]
         self.messages.append(AssistantMessage(content=response.text, tool_calls=tuple(recorded)))
         results = await run_calls(
@@ -140,7 +142,7 @@ class AgentRun:
             box,
             self.context,
             agent=self.agent.name,
-            timeout=self.agent.tool_timeout,
+            default_timeout=self.agent.tool_timeout,
             approve=self.agent.approve,
             emit=self.emit,
         )

@@ -6,10 +6,12 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from functools import partial
+from typing import Any
 
 import anyio
 
+from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import FunctionTool, RunContext, Tool, ToolResult, Toolset
 from ._events import AgentEvent, ToolFinished, ToolStarted
@@ -106,7 +108,7 @@ async def _approved(tool: Tool, call: ToolCall, approve: Approval | None) -> str
         )
     verdict = approve(call)
     if inspect.isawaitable(verdict):
-        verdict = await cast(Awaitable[bool | str], verdict)
+        verdict = await verdict
     if verdict is True:
         return None
     reason = verdict if isinstance(verdict, str) and verdict else "no reason given"
@@ -148,7 +150,7 @@ async def run_calls(
     context: RunContext[Any],
     *,
     agent: str,
-    timeout: float,
+    default_timeout: float,
     approve: Approval | None,
     emit: Emit,
 ) -> list[ToolResult]:
@@ -158,17 +160,12 @@ async def run_calls(
     async def run(index: int, call: ToolCall) -> None:
         await emit(ToolStarted(agent=agent, call=call))
         start = time.perf_counter()
-        result = await _one(call, box, context, timeout, approve)
+        result = await _one(call, box, context, default_timeout, approve)
         results[index] = result
         seconds = time.perf_counter() - start
         await emit(ToolFinished(agent=agent, call=call, result=result, seconds=seconds))
 
-    if len(calls) == 1:
-        await run(0, calls[0])
-    else:
-        async with anyio.create_task_group() as group:
-            for index, call in enumerate(calls):
-                group.start_soon(run, index, call)
+    await run_all([partial(run, i, c) for i, c in enumerate(calls)])
     return [r for r in results if r is not None]
 
 

@@ -12,6 +12,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .._errors import ModelResponseError
 from ._constrained import parse_envelope
+from ._dialect_calls import loads_repaired
 from ._dialects import StreamingTextParser, parse_text
 from ._types import (
     FinishReason,
@@ -46,28 +47,6 @@ def _usage(usage: CompletionUsage | None) -> Usage:
     )
 
 
-def _strip_safely(raw: str) -> str:
-    """The only repairs that cannot change meaning: code fences and trailing commas."""
-    text = raw.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rstrip().removesuffix("```")
-    out: list[str] = []
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            escaped = ch == "\\" and not escaped
-            in_string = not (ch == '"' and not escaped)
-            out.append(ch)
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch == "," and text[i + 1 :].lstrip()[:1] in ("}", "]"):
-            continue
-        out.append(ch)
-    return "".join(out)
-
-
 def parse_arguments(raw: str, *, call_id: str, name: str) -> ToolCall | MalformedToolCall:
     """Parse a native call's argument string, repairing only what is safe to repair."""
     if not raw.strip():
@@ -76,7 +55,7 @@ def parse_arguments(raw: str, *, call_id: str, name: str) -> ToolCall | Malforme
         value = json.loads(raw)
     except ValueError:
         try:
-            value = json.loads(_strip_safely(raw))
+            value = loads_repaired(raw)
         except ValueError as exc:
             return MalformedToolCall(
                 id=call_id,
@@ -138,7 +117,10 @@ def read_completion(
         if function is None:
             continue
         parsed = parse_arguments(function.arguments, call_id=native.id, name=function.name)
-        (calls if isinstance(parsed, ToolCall) else malformed).append(parsed)  # type: ignore[arg-type]
+        if isinstance(parsed, ToolCall):
+            calls.append(parsed)
+        else:
+            malformed.append(parsed)
     finish = _FINISH.get(choice.finish_reason or "", "unknown")
     if calls and finish == "stop":
         finish = "tool_calls"

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast
 
 import anyio
 import openai
+from openai.types.chat import ChatCompletionChunk
 
 from .._errors import ModelResponseError, UsageError
 from ._assemble import StreamAssembler, read_completion
 from ._config import ModelConfig
 from ._constrained import constrained_messages, envelope_schema
 from ._messages import Message, to_openai_messages
-from ._probe import Capabilities, probe_capabilities
+from ._probe import Capabilities, create_completion, probe_capabilities
 from ._retry import RetryCallback, call_with_retries, to_model_error
 from ._types import ModelResponse, ResponseDone, StreamEvent, ToolDefinition
 
@@ -189,7 +190,7 @@ class ModelClient:
         id_prefix = self._id_prefix()
 
         async def attempt() -> ModelResponse:
-            completion = await self._openai.chat.completions.create(**plan.request)
+            completion = await create_completion(self._openai, plan.request)
             return read_completion(
                 completion,
                 constrained=plan.constrained,
@@ -208,7 +209,7 @@ class ModelClient:
         output: OutputSchema | None = None,
         settings: ModelSettings | None = None,
         on_retry: RetryCallback | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent]:
         """Ask the model for an answer, streamed: text, reasoning and tool calls as they come.
 
         The last event is always `ResponseDone` with the whole response. Close the iterator
@@ -216,13 +217,20 @@ class ModelClient:
         retried like `complete()`; a stream cut midway raises `ModelResponseError`.
         """
         plan = await self._plan(messages, tools, tool_choice, output, settings)
-        request = {**plan.request, "stream": True, "stream_options": {"include_usage": True}}
+        request: dict[str, Any] = {
+            **plan.request,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         assembler = StreamAssembler(
             constrained=plan.constrained, tool_names=plan.tool_names, id_prefix=self._id_prefix()
         )
-        chunks = await call_with_retries(
-            lambda: self._openai.chat.completions.create(**request), self.config, on_retry
-        )
+
+        async def open_stream() -> openai.AsyncStream[ChatCompletionChunk]:
+            stream = await create_completion(self._openai, request)
+            return cast(openai.AsyncStream[ChatCompletionChunk], stream)
+
+        chunks = await call_with_retries(open_stream, self.config, on_retry)
         try:
             async for chunk in chunks:
                 for event in assembler.feed(chunk):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from ._dialect_calls import strip_fence
 from ._messages import (
     AssistantMessage,
     Message,
@@ -91,15 +92,6 @@ def constrained_messages(
     return to_openai_messages(rewritten)
 
 
-def _strip_fence(text: str) -> str:
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
-        if stripped.rstrip().endswith("```"):
-            stripped = stripped.rstrip()[:-3]
-    return stripped.strip()
-
-
 def parse_envelope(
     text: str, *, id_prefix: str
 ) -> tuple[str, list[ToolCall], list[MalformedToolCall]] | None:
@@ -110,7 +102,7 @@ def parse_envelope(
         (the caller then reads it as plain text in any dialect).
     """
     try:
-        data = json.loads(_strip_fence(text))
+        data = json.loads(strip_fence(text))
     except ValueError:
         return None
     if not isinstance(data, dict):
@@ -119,7 +111,7 @@ def parse_envelope(
     if "tool_calls" in envelope and isinstance(envelope["tool_calls"], list):
         calls: list[ToolCall] = []
         malformed: list[MalformedToolCall] = []
-        items: list[Any] = envelope["tool_calls"]
+        items = cast(list[Any], envelope["tool_calls"])
         for index, item in enumerate(items):
             call_id = f"{id_prefix}_{index}"
             name = item.get("name") if isinstance(item, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]

@@ -1,58 +1,171 @@
-"""PLACEHOLDER until the full dialect parser lands (being written in parallel)."""
+"""Tool calls that open models write as text, in each family's dialect, read and written.
+
+Reading is done by `StreamingTextParser` (in `_dialect_stream`), for whole responses too;
+the payload of each dialect is read in `_dialect_calls`.
+"""
 
 from __future__ import annotations
 
 import json
+import keyword
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
+from .._errors import UsageError
+from ._dialect_calls import PYTHON_TAG
+from ._dialect_stream import StreamingTextParser, TextEvent
 from ._types import MalformedToolCall, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta
 
-DIALECTS: tuple[str, ...] = ("hermes",)
+__all__ = [
+    "DIALECTS",
+    "Dialect",
+    "ParsedText",
+    "StreamingTextParser",
+    "TextEvent",
+    "parse_text",
+    "render_tool_calls",
+]
+
+Dialect = Literal["hermes", "llama3", "python_tag", "mistral", "pythonic"]
+
+DIALECTS: tuple[str, ...] = ("hermes", "llama3", "python_tag", "mistral", "pythonic")
+"""Names of the text dialects, as set in `ToolCall.dialect`."""
 
 
 @dataclass(kw_only=True, slots=True)
 class ParsedText:
+    """A whole model message, split into answer, reasoning and tool calls."""
+
     text: str
-    reasoning: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=lambda: [])
-    malformed: list[MalformedToolCall] = field(default_factory=lambda: [])
+    """The answer, with tool-call markup and reasoning removed, stripped."""
+    reasoning: str
+    """The text of `<think>` blocks, stripped."""
+    tool_calls: list[ToolCall]
+    """Calls read from the text, in order."""
+    malformed: list[MalformedToolCall]
+    """Calls the model tried to write but that could not be read safely."""
 
 
 def parse_text(
-    text: str, *, tool_names: Collection[str] | None = None, id_prefix: str = "call"
+    text: str,
+    *,
+    tool_names: Collection[str] | None = None,
+    id_prefix: str = "call",
+    starts_in_reasoning: bool | None = None,
 ) -> ParsedText:
-    calls: list[ToolCall] = []
-    out = text
-    while "<tool_call>" in out and "</tool_call>" in out:
-        a = out.index("<tool_call>")
-        b = out.index("</tool_call>")
-        data = json.loads(out[a + 11 : b])
-        calls.append(ToolCall(id=f"{id_prefix}_{len(calls)}", name=data["name"], arguments=data["arguments"], dialect="hermes"))
-        out = out[:a] + out[b + 12 :]
-    return ParsedText(text=out.strip() if calls else out, tool_calls=calls)
+    """Read a whole model message in any text dialect.
 
+    Args:
+        text: The message content.
+        tool_names: Names of the tools offered. When given, a whole-message call (Llama 3
+            JSON, pythonic) counts only if it names one of them.
+        id_prefix: Prefix of the generated call ids: `{id_prefix}_0`, `{id_prefix}_1`, ...
+        starts_in_reasoning: Whether the template opened a `<think>` block before the text.
+            `None` decides from the text: a `</think>` before any `<think>`, `<tool_call>`
+            or `[TOOL_CALLS]` means everything before it is reasoning.
 
-class StreamingTextParser:
-    def __init__(self, *, tool_names: Collection[str] | None = None, id_prefix: str = "call") -> None:
-        self._buf: list[str] = []
-        self._names = tool_names
-        self._prefix = id_prefix
+    Returns:
+        The answer text, reasoning, tool calls and malformed calls.
 
-    def feed(self, chunk: str) -> list[TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall]:
-        self._buf.append(chunk)
-        return []
-
-    def finish(self) -> list[TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall]:
-        parsed = parse_text("".join(self._buf), tool_names=self._names, id_prefix=self._prefix)
-        out: list[TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall] = []
-        if parsed.text:
-            out.append(TextDelta(text=parsed.text))
-        out.extend(ToolCallDelta(call=c) for c in parsed.tool_calls)
-        return out
-
-
-def render_tool_calls(calls: Sequence[ToolCall], dialect: str, *, text: str = "") -> str:
-    return text + "".join(
-        f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in calls
+    Example:
+        ```python
+        parsed = parse_text('<tool_call>{"name": "add", "arguments": {"a": 1}}</tool_call>')
+        assert parsed.tool_calls[0].arguments == {"a": 1}
+        ```
+    """
+    if starts_in_reasoning is None:
+        end = text.find("</think>")
+        opened = [
+            i for tag in ("<think>", "<tool_call>", "[TOOL_CALLS]") if (i := text.find(tag)) >= 0
+        ]
+        starts_in_reasoning = end >= 0 and all(end < i for i in opened)
+    parser = StreamingTextParser(
+        tool_names=tool_names, id_prefix=id_prefix, starts_in_reasoning=starts_in_reasoning
     )
+    parsed = ParsedText(text="", reasoning="", tool_calls=[], malformed=[])
+    for event in [*parser.feed(text), *parser.finish()]:
+        match event:
+            case TextDelta():
+                parsed.text += event.text
+            case ReasoningDelta():
+                parsed.reasoning += event.text
+            case ToolCallDelta():
+                parsed.tool_calls.append(event.call)
+            case MalformedToolCall():
+                parsed.malformed.append(event)
+    return parsed
+
+
+_MISTRAL_TAG = "[TOOL_CALLS]"
+
+
+def _json(value: object) -> str:
+    # `</` and `[TOOL_CALLS]` inside strings would end the call early for a reader;
+    # both escapes are plain JSON.
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("</", "<\\/").replace(_MISTRAL_TAG, "\\u005bTOOL_CALLS]")
+
+
+def _python(value: object) -> str:
+    if value is None or isinstance(value, bool | int | float | str):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_python(v) for v in cast(Sequence[object], value)) + "]"
+    if isinstance(value, dict):
+        items = cast(dict[object, object], value).items()
+        return "{" + ", ".join(f"{_python(k)}: {_python(v)}" for k, v in items) + "}"
+    raise UsageError(f"Cannot write {value!r} as a pythonic tool-call argument: use JSON values.")
+
+
+def _pythonic(call: ToolCall) -> str:
+    for name in (call.name, *call.arguments):
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise UsageError(
+                f"{name!r} (in the call of tool {call.name!r}) is not a Python identifier, so "
+                "the pythonic dialect cannot write it: use another dialect."
+            )
+    args = ", ".join(f"{k}={_python(v)}" for k, v in call.arguments.items())
+    return f"{call.name}({args})"
+
+
+def render_tool_calls(calls: Sequence[ToolCall], dialect: Dialect, *, text: str = "") -> str:
+    """Write tool calls as a model of the given family writes them in its text.
+
+    Args:
+        calls: The calls to write (ids are not written: no text dialect carries them).
+        dialect: One of `DIALECTS`.
+        text: Answer text before the calls (`hermes` and `mistral` only: in the other
+            dialects the calls are the whole message).
+
+    Returns:
+        The message content.
+
+    Raises:
+        UsageError: when `text` is given for a whole-message dialect, or a pythonic call
+            has an argument name or value Python cannot write.
+    """
+    if text and dialect not in ("hermes", "mistral"):
+        raise UsageError(
+            f"The {dialect!r} dialect writes tool calls as the whole message, so it cannot "
+            "carry text=...: use 'hermes' or 'mistral', or drop the text."
+        )
+    if not calls:
+        return text
+    llama: list[dict[str, Any]] = [{"name": c.name, "parameters": c.arguments} for c in calls]
+    match dialect:
+        case "hermes":
+            blocks = [
+                f"<tool_call>\n{_json({'name': c.name, 'arguments': c.arguments})}\n</tool_call>"
+                for c in calls
+            ]
+            return "\n".join([text, *blocks] if text else blocks)
+        case "llama3":
+            return "; ".join(_json(call) for call in llama)
+        case "python_tag":
+            return PYTHON_TAG + "; ".join(_json(call) for call in llama)
+        case "mistral":
+            items = ", ".join(_json({"name": c.name, "arguments": c.arguments}) for c in calls)
+            return f"{text}[TOOL_CALLS] [{items}]"
+        case "pythonic":
+            return "[" + ", ".join(_pythonic(call) for call in calls) + "]"

@@ -11,7 +11,7 @@ import importlib.util
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -218,7 +218,7 @@ class EmbeddedModel:
 @asynccontextmanager
 async def open_model(
     config: ModelConfig | None = None, *, environ: Mapping[str, str] | None = None
-) -> AsyncIterator[ModelClient]:
+) -> AsyncGenerator[ModelClient]:
     """A model client for `config`, else the environment's, else the embedded model.
 
     The embedded model's server is started here and stopped on exit.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import openai
 
-__all__ = ["Capabilities", "StructuredOutput", "probe_capabilities"]
+__all__ = ["Capabilities", "StructuredOutput", "probe_capabilities", "create_completion"]
 
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
 """How the server can be made to answer in JSON: `response_format` of type `json_schema`,
@@ -35,6 +35,16 @@ _PROBE_SCHEMA: dict[str, Any] = {
     "properties": {"ok": {"type": "boolean"}},
     "required": ["ok"],
 }
+
+
+async def create_completion(client: openai.AsyncOpenAI, request: dict[str, Any]) -> Any:
+    """Call `chat.completions.create` with a request built as a dict.
+
+    The SDK's overloads cannot type a `**dict`. Returns a `ChatCompletion`, or an
+    `AsyncStream` of chunks when the request streams.
+    """
+    create: Any = client.chat.completions.create
+    return await create(**request)
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -83,13 +93,8 @@ async def probe_capabilities(client: openai.AsyncOpenAI, model: str) -> Capabili
     """
 
     async def send(extra: dict[str, Any]) -> object:
-        return await client.chat.completions.create(
-            model=model,
-            messages=[{"role": "user", "content": "ping"}],
-            max_tokens=1,
-            temperature=0,
-            **extra,
-        )
+        base = {"model": model, "messages": [{"role": "user", "content": "ping"}]}
+        return await create_completion(client, {**base, "max_tokens": 1, "temperature": 0, **extra})
 
     await send({})
     choices: set[ToolChoiceForm] = set()

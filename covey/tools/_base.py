@@ -53,17 +53,21 @@ class Tool(Protocol):
     @property
     def definition(self) -> ToolDefinition:
         """Name, description and argument schema, as the model sees them."""
+        ...  # protocol member
 
     @property
     def requires_approval(self) -> bool:
         """Whether a person (an approval callback) must allow each call."""
+        ...  # protocol member
 
     @property
     def timeout(self) -> float | None:
         """Seconds one call may take; `None` uses the agent's default."""
+        ...  # protocol member
 
     async def call(self, arguments: dict[str, Any], context: RunContext[Any]) -> ToolResult:
         """Run the tool. Failures come back as a `ToolResult` with `is_error=True`."""
+        ...  # protocol member
 
 
 @runtime_checkable
@@ -73,6 +77,8 @@ class Toolset(Protocol):
     @property
     def name(self) -> str:
         """Short name, used to prefix tool names that clash with another toolset's."""
+        ...  # protocol member
 
     async def list_tools(self) -> list[Tool]:
         """The tools available now (cached by the toolset; cheap to call every turn)."""
+        ...  # protocol member

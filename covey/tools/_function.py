@@ -42,10 +42,11 @@ def _parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
         elif section == "args":
             match = _ARG_LINE.match(line)
             if match and len(line) - len(line.lstrip()) <= 4:
-                current = match.group(1).lstrip("*")
-                args[current] = match.group(3).strip()
+                key: str = match.group(1).lstrip("*")
+                args[key] = match.group(3).strip()
+                current = key
             elif current is not None and line.strip():
-                args[current] = f"{args[current]} {line.strip()}"
+                args[current] = f"{args.get(current, '')} {line.strip()}"
     return "\n".join(description).strip(), args
 
 
@@ -120,9 +121,7 @@ class FunctionTool:
             name=self._name, description=self._description, parameters=schema
         )
 
-    def _build_model(
-        self, arg_docs: dict[str, str]
-    ) -> tuple[str | None, type[pydantic.BaseModel]]:
+    def _build_model(self, arg_docs: dict[str, str]) -> tuple[str | None, type[pydantic.BaseModel]]:
         signature = inspect.signature(self.function)
         try:
             hints = get_type_hints(self.function, include_extras=True)

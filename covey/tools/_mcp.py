@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import anyio
 import anyio.abc
@@ -28,13 +28,13 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .._errors import CoveyError, UsageError
 from ..models import ModelClient, ToolDefinition
 from ._base import RunContext, Tool, ToolResult
+from ._events import ProgressUpdate, ServerLogMessage, ToolEventSink
 from ._mcp_convert import (
     ElicitationHandler,
     answer_elicitation,
     answer_sampling,
     to_tool_result,
 )
-from ._events import ProgressUpdate, ServerLogMessage, ToolEventSink
 
 __all__ = ["MCPToolset", "MCPConnectionError"]
 
@@ -211,9 +211,7 @@ class MCPToolset:
         self._wake.set()
         stack = _OPEN.get()
         if self not in stack:
-            raise UsageError(
-                f"MCPToolset {self.name!r} must be closed by the task that opened it."
-            )
+            raise UsageError(f"MCPToolset {self.name!r} must be closed by the task that opened it.")
         if stack[-1] is not self:
             # Closed out of order (first in, first out): end the connection now, and leave
             # the emptied task group for the later toolsets' exit to unwind in LIFO order.
@@ -375,19 +373,20 @@ class MCPToolset:
         arguments: dict[str, Any],
         *,
         context: RunContext[Any] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - becomes the MCP request's read timeout
     ) -> ToolResult:
         """Call a tool; a dead server, a timeout or a protocol error is an error result."""
         limit = timeout if timeout is not None else self.call_timeout
+        generation = -1
         try:
             client = await self._session()
             generation = self._generation
 
-            async def progress(value: float, total: float | None, message: str | None) -> None:
+            async def progress(progress: float, total: float | None, message: str | None) -> None:
                 update = ProgressUpdate(
                     server=self.name,
                     tool=name,
-                    progress=value,
+                    progress=progress,
                     total=total,
                     message=message,
                     agent=context.agent if context else "",
@@ -401,9 +400,15 @@ class MCPToolset:
             )
         except mcp.MCPError as exc:
             return self._protocol_error(name, exc, limit)
-        except (CoveyError, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError,
-                httpx2.HTTPError, ExceptionGroup) as exc:
-            return self._connection_lost(name, exc, generation if "generation" in locals() else -1)
+        except (
+            CoveyError,
+            anyio.ClosedResourceError,
+            anyio.BrokenResourceError,
+            OSError,
+            httpx2.HTTPError,
+            ExceptionGroup,
+        ) as exc:
+            return self._connection_lost(name, exc, generation)
         return to_tool_result(result)
 
     def _protocol_error(self, name: str, exc: mcp.MCPError, limit: float) -> ToolResult:
@@ -415,7 +420,9 @@ class MCPToolset:
         elif exc.code == types.CONNECTION_CLOSED:
             return self._connection_lost(name, exc, self._generation)
         elif exc.code == types.INVALID_PARAMS:
-            text = f"Tool {name!r} on server {self.name!r} refused the call: {str(exc).rstrip('.')}."
+            text = (
+                f"Tool {name!r} on server {self.name!r} refused the call: {str(exc).rstrip('.')}."
+            )
             return ToolResult(content=text, is_error=True, invalid_arguments=True)
         else:
             text = f"Tool {name!r} on server {self.name!r} failed: {str(exc).rstrip('.')}."
@@ -428,8 +435,11 @@ class MCPToolset:
         text = (
             f"The MCP server {self.name!r} stopped while running tool {name!r} "
             f"({_describe(exc)}). "
-            + ("It is being restarted: call the tool again if it is still needed."
-               if will else "It cannot be restarted again: do without this tool.")
+            + (
+                "It is being restarted: call the tool again if it is still needed."
+                if will
+                else "It cannot be restarted again: do without this tool."
+            )
         )
         return ToolResult(content=text, is_error=True)
 
@@ -519,6 +529,6 @@ def _short(text: str) -> str:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
-        inner = exc.exceptions[0] if exc.exceptions else exc
-        return _describe(inner)
+        group = cast(BaseExceptionGroup[BaseException], exc)
+        return _describe(group.exceptions[0]) if group.exceptions else "ExceptionGroup"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

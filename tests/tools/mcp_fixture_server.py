@@ -62,7 +62,9 @@ async def ask_name(answer: Annotated[ElicitationResult[Answer], Resolve(ask_for_
 
 
 def sample_summary(text: str) -> Sample:
-    message = types.SamplingMessage(role="user", content=types.TextContent(text=f"Summarize: {text}"))
+    message = types.SamplingMessage(
+        role="user", content=types.TextContent(text=f"Summarize: {text}")
+    )
     return Sample([message], max_tokens=50)
 
 

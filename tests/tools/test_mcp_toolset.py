@@ -145,7 +145,9 @@ async def test_a_vanished_http_server_gives_tool_errors_not_exceptions(http_serv
 
 
 async def test_a_server_that_does_not_start_gives_a_clear_error() -> None:
-    toolset = MCPToolset.stdio(sys.executable, ["-c", "import sys; sys.exit(2)"], connect_timeout=10)
+    toolset = MCPToolset.stdio(
+        sys.executable, ["-c", "import sys; sys.exit(2)"], connect_timeout=10
+    )
     with pytest.raises(MCPConnectionError, match="Could not connect to MCP server"):
         async with toolset:
             pass

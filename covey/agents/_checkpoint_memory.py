@@ -1,0 +1,85 @@
+"""Checkpoints kept in memory: for tests and for runs that need no durability."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import UsageError
+from ._graph_state import FieldOp
+
+__all__ = ["MemoryCheckpointer", "MemoryCheckpoint", "apply_ops"]
+
+
+def apply_ops(state: dict[str, Any], ops: list[FieldOp]) -> dict[str, Any]:
+    """Fold field operations into a state dict (a copy)."""
+    out = copy.deepcopy(state)
+    for op in ops:
+        match op.op:
+            case "set":
+                out[op.field] = copy.deepcopy(op.value)
+            case "append":
+                out[op.field] = [*out.get(op.field, []), *copy.deepcopy(op.value)]
+            case "merge":
+                out[op.field] = {**out.get(op.field, {}), **copy.deepcopy(op.value)}
+            case "add":
+                out[op.field] = out.get(op.field, 0) + op.value
+    return out
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class MemoryCheckpoint:
+    """One committed superstep."""
+
+    step: int
+    """Supersteps committed."""
+    state: dict[str, Any]
+    """The full state after it."""
+    next_nodes: list[str]
+    """Nodes of the next superstep."""
+    interrupt: dict[str, Any] | None
+    """The pending question, if any."""
+    metadata: dict[str, Any]
+    """The engine's bookkeeping."""
+
+
+@dataclass(kw_only=True, slots=True)
+class MemoryCheckpointer:
+    """Keeps every thread's checkpoints in this process's memory."""
+
+    threads: dict[str, list[MemoryCheckpoint]] = field(default_factory=lambda: {})
+    """Checkpoints per thread, oldest first."""
+
+    async def commit(
+        self,
+        thread_id: str,
+        *,
+        step: int,
+        delta: list[FieldOp],
+        next_nodes: list[str],
+        interrupt: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Record one superstep."""
+        history = self.threads.setdefault(thread_id, [])
+        if step == 0:
+            history.clear()
+        elif history and history[-1].step >= step:
+            raise UsageError(f"Thread {thread_id!r} already has a checkpoint at step {step}.")
+        base = history[-1].state if history else {}
+        history.append(
+            MemoryCheckpoint(
+                step=step,
+                state=apply_ops(base, delta),
+                next_nodes=list(next_nodes),
+                interrupt=interrupt,
+                metadata=copy.deepcopy(metadata or {}),
+            )
+        )
+        return f"{thread_id}:{step}"
+
+    async def latest(self, thread_id: str) -> MemoryCheckpoint | None:
+        """The last checkpoint of the thread."""
+        history = self.threads.get(thread_id)
+        return history[-1] if history else None

@@ -1,0 +1,101 @@
+"""Turning what a user adds as a node (function, agent, subgraph) into one calling form."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import pydantic
+
+from .._errors import UsageError
+from ._agent import Agent
+from ._graph_events import NodeEvent
+
+__all__ = ["wrap_node"]
+
+NodeRun = Callable[[Any, Any, Any], Awaitable[Mapping[str, Any] | None]]
+
+
+def _output_update(
+    output: str | Callable[[Any, Any], Mapping[str, Any]], state: Any, value: Any
+) -> Mapping[str, Any]:
+    if isinstance(output, str):
+        return {output: value}
+    return output(state, value)
+
+
+def _agent_node(
+    agent: Agent[Any],
+    input: Callable[[Any], Any] | None,
+    output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
+) -> NodeRun:
+    if output is None:
+        raise UsageError(
+            f"Agent node {agent.name!r} needs output='field' (or a function "
+            "(state, output) -> update) to say where its answer goes in the state."
+        )
+    out = output
+
+    async def run(state: Any, payload: Any, context: Any) -> Mapping[str, Any] | None:
+        if input is not None:
+            prompt = input(state)
+        elif payload is not None:
+            prompt = payload if isinstance(payload, str) else str(payload)
+        else:
+            prompt = state.model_dump_json()
+
+        async def forward(event: Any) -> None:
+            await context.emit(NodeEvent(node=context.node, event=event))
+
+        result = await agent.run(str(prompt), on_event=forward)
+        return _output_update(out, state, result.output)
+
+    return run
+
+
+def _subgraph_node(
+    graph: Any,
+    input: Callable[[Any], Any] | None,
+    output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
+) -> NodeRun:
+    sub_model: type[pydantic.BaseModel] = graph.graph.schema.model
+
+    async def run(state: Any, payload: Any, context: Any) -> Mapping[str, Any] | None:
+        if input is not None:
+            sub_state = input(state)
+        elif isinstance(payload, sub_model):
+            sub_state = payload
+        else:
+            shared = {k: v for k, v in state.model_dump().items() if k in sub_model.model_fields}
+            sub_state = sub_model.model_validate(shared)
+
+        async def forward(event: Any) -> None:
+            await context.emit(NodeEvent(node=context.node, event=event))
+
+        result = await graph.run(sub_state, thread_id=f"{context.key}/sub", emit=forward)
+        if output is not None:
+            return _output_update(output, state, result.state)
+        parent_fields = type(state).model_fields
+        return {k: v for k, v in result.state.model_dump().items() if k in parent_fields}
+
+    return run
+
+
+def wrap_node(
+    node: Any,
+    *,
+    input: Callable[[Any], Any] | None,
+    output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
+) -> tuple[NodeRun, frozenset[str] | None]:
+    """`(run(state, payload, context), fields it is known to write)` for any kind of node."""
+    from ._graph import _adapt  # pyright: ignore[reportPrivateUsage]
+    from ._graph_run import CompiledGraph
+
+    writes = frozenset({output}) if isinstance(output, str) else None
+    if isinstance(node, Agent):
+        return _agent_node(node, input, output), writes  # pyright: ignore[reportUnknownArgumentType]
+    if isinstance(node, CompiledGraph):
+        return _subgraph_node(node, input, output), writes
+    if callable(node):
+        return _adapt(node), None
+    raise UsageError(f"{node!r} cannot be a node: give a function, an Agent or a compiled graph.")

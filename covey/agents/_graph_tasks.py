@@ -1,0 +1,120 @@
+"""Which nodes run in the next superstep: static edges, routers, joins and fan-out."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+
+from .._errors import UsageError
+
+if TYPE_CHECKING:
+    from ._graph import Graph, Route
+    from ._graph_events import GraphEvent
+
+__all__ = ["Task", "NodeContext", "start_tasks", "next_tasks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One run of one node in a superstep."""
+
+    node: str
+    payload: Any = None
+    sent: bool = False
+
+    def label(self, index: int, tasks: Sequence[Task]) -> str:
+        """`node`, or `node[i]` when the node runs several times in the superstep."""
+        same = [i for i, t in enumerate(tasks) if t.node == self.node]
+        return self.node if len(same) == 1 else f"{self.node}[{same.index(index)}]"
+
+    def to_json(self) -> dict[str, Any]:
+        """For the checkpoint."""
+        return {"node": self.node, "payload": self.payload, "sent": self.sent}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        """From the checkpoint."""
+        return cls(node=data["node"], payload=data.get("payload"), sent=data.get("sent", False))
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class NodeContext:
+    """What a node function may know about where it runs (its third argument)."""
+
+    thread_id: str
+    """The graph thread."""
+    step: int
+    """The superstep."""
+    node: str
+    """This node's name."""
+    index: int
+    """This task's place in the superstep."""
+    emit: Callable[[GraphEvent], Awaitable[None]]
+    """Sends an event to the graph's stream."""
+
+    @property
+    def key(self) -> str:
+        """A key that is the same when this task is run again after a resume."""
+        return f"{self.thread_id}/{self.step}/{self.node}/{self.index}"
+
+
+def start_tasks(graph: Graph[Any]) -> list[Task]:
+    """The nodes that `START` leads to."""
+    from ._graph import START
+
+    return [Task(node=n) for n in graph.edges.static.get(START, [])]
+
+
+async def _route(graph: Graph[Any], node: str, state: pydantic.BaseModel) -> list[Task]:
+    from ._graph import END, Send
+
+    value: Any = graph.edges.routers[node](state)
+    if inspect.isawaitable(value):
+        value = await value
+    routed: Route = value
+    items = [routed] if isinstance(routed, str | Send) else list(routed)
+    tasks: list[Task] = []
+    for item in items:
+        if isinstance(item, Send):
+            tasks.append(Task(node=item.node, payload=item.payload, sent=True))
+        elif item != END:
+            tasks.append(Task(node=item))
+    for t in tasks:
+        if t.node not in graph.nodes:
+            known = ", ".join(graph.nodes)
+            raise UsageError(
+                f"The router after {node!r} chose {t.node!r}, which is not a node of "
+                f"graph {graph.name!r}. The nodes are: {known}."
+            )
+    return tasks
+
+
+async def next_tasks(
+    graph: Graph[Any], ran: Sequence[str], state: pydantic.BaseModel, joins: dict[str, list[str]]
+) -> list[Task]:
+    """The tasks of the next superstep, after `ran` ran and merged into `state`."""
+    from ._graph import END
+
+    tasks: list[Task] = []
+    for node in dict.fromkeys(ran):
+        tasks.extend(Task(node=n) for n in graph.edges.static.get(node, []) if n != END)
+        if node in graph.edges.routers:
+            tasks.extend(await _route(graph, node, state))
+    for sources, target in graph.edges.joins:
+        key = f"{sorted(sources)}->{target}"
+        seen = set(joins.get(key, [])) | (sources & set(ran))
+        if seen == sources:
+            if target != END:
+                tasks.append(Task(node=target))
+            joins.pop(key, None)
+        elif seen:
+            joins[key] = sorted(seen)
+    unique: list[Task] = []
+    for task in tasks:
+        if task.sent or task not in unique:
+            unique.append(task)
+    return unique
