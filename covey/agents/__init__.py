@@ -29,6 +29,17 @@ from ._graph_events import (
 from ._graph_run import Checkpointer, CompiledGraph, GraphResult, GraphStepLimit, NodeFailed
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
 from ._graph_tasks import NodeContext
+from ._patterns import (
+    Review,
+    Routing,
+    TeamState,
+    Turn,
+    critic_loop,
+    handoff,
+    map_reduce,
+    pipeline,
+    supervisor,
+)
 from ._stream import EventStream
 from ._toolbox import Approval, ToolSource
 
@@ -58,6 +69,15 @@ __all__ = [
     "append",
     "merge",
     "reducer",
+    "Review",
+    "Routing",
+    "TeamState",
+    "Turn",
+    "critic_loop",
+    "handoff",
+    "map_reduce",
+    "pipeline",
+    "supervisor",
     "Agent",
     "AgentEvent",
     "AgentStream",

@@ -14,7 +14,6 @@ result = await app.run(State(items=[1, 2, 3]))
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -70,39 +69,6 @@ class _Edges:
     static: dict[str, list[str]] = field(default_factory=lambda: {})
     routers: dict[str, Router] = field(default_factory=lambda: {})
     joins: list[tuple[frozenset[str], str]] = field(default_factory=lambda: [])
-
-
-def _adapt(
-    fn: Callable[..., Any],
-) -> Callable[[Any, Any, Any], Awaitable[Mapping[str, Any] | None]]:
-    """Call a node function with the arguments it declares: (state[, payload[, context]])."""
-    params = [
-        p
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    count = len(params)
-    is_async = inspect.iscoroutinefunction(fn)
-
-    async def run(state: Any, payload: Any, context: Any) -> Mapping[str, Any] | None:
-        args = (state, payload, context)[: max(1, min(count, 3))]
-        value = fn(*args)
-        if is_async or inspect.isawaitable(value):
-            value = await value
-        return _as_update(value)
-
-    return run
-
-
-def _as_update(value: object) -> Mapping[str, Any] | None:
-    if value is None or isinstance(value, Mapping):
-        return value  # pyright: ignore[reportUnknownVariableType]
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(exclude_unset=True)
-    raise UsageError(
-        f"A node returned {type(value).__name__}; nodes return a dict of state fields to "
-        "update (or None)."
-    )
 
 
 class Graph(Generic[S]):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
@@ -11,9 +12,42 @@ from .._errors import UsageError
 from ._agent import Agent
 from ._graph_events import NodeEvent
 
-__all__ = ["wrap_node"]
+__all__ = ["wrap_node", "adapt_function", "as_update"]
 
 NodeRun = Callable[[Any, Any, Any], Awaitable[Mapping[str, Any] | None]]
+
+
+def adapt_function(
+    fn: Callable[..., Any],
+) -> Callable[[Any, Any, Any], Awaitable[Mapping[str, Any] | None]]:
+    """Call a node function with the arguments it declares: (state[, payload[, context]])."""
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    count = len(params)
+    is_async = inspect.iscoroutinefunction(fn)
+
+    async def run(state: Any, payload: Any, context: Any) -> Mapping[str, Any] | None:
+        args = (state, payload, context)[: max(1, min(count, 3))]
+        value = fn(*args)
+        if is_async or inspect.isawaitable(value):
+            value = await value
+        return as_update(value)
+
+    return run
+
+
+def as_update(value: object) -> Mapping[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return value  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(exclude_unset=True)
+    raise UsageError(
+        f"A node returned {type(value).__name__}; nodes return a dict of state fields to "
+        "update (or None)."
+    )
 
 
 def _output_update(
@@ -75,7 +109,7 @@ def _subgraph_node(
         result = await graph.run(sub_state, thread_id=f"{context.key}/sub", emit=forward)
         if output is not None:
             return _output_update(output, state, result.state)
-        parent_fields = type(state).model_fields
+        parent_fields = set(cast(pydantic.BaseModel, state).model_dump())
         return {k: v for k, v in result.state.model_dump().items() if k in parent_fields}
 
     return run
@@ -88,7 +122,6 @@ def wrap_node(
     output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
 ) -> tuple[NodeRun, frozenset[str] | None]:
     """`(run(state, payload, context), fields it is known to write)` for any kind of node."""
-    from ._graph import _adapt  # pyright: ignore[reportPrivateUsage]
     from ._graph_run import CompiledGraph
 
     writes = frozenset({output}) if isinstance(output, str) else None
@@ -97,5 +130,5 @@ def wrap_node(
     if isinstance(node, CompiledGraph):
         return _subgraph_node(node, input, output), writes
     if callable(node):
-        return _adapt(node), None
+        return adapt_function(node), None
     raise UsageError(f"{node!r} cannot be a node: give a function, an Agent or a compiled graph.")

@@ -10,6 +10,7 @@ class State(BaseModel):
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_origin, get_type_hints
@@ -75,7 +76,7 @@ class StateSchema:
     @classmethod
     def of(cls, model: type[pydantic.BaseModel]) -> StateSchema:
         """Read the reducers from `Annotated[...]` field types."""
-        if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+        if not (inspect.isclass(model) and issubclass(model, pydantic.BaseModel)):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError(f"Graph state must be a pydantic BaseModel subclass, got {model!r}.")
         hints = get_type_hints(model, include_extras=True)
         reducers: dict[str, Reducer | None] = {}

@@ -107,7 +107,7 @@ async def next_tasks(
     for sources, target in graph.edges.joins:
         key = f"{sorted(sources)}->{target}"
         seen = set(joins.get(key, [])) | (sources & set(ran))
-        if seen == sources:
+        if seen >= sources:
             if target != END:
                 tasks.append(Task(node=target))
             joins.pop(key, None)
