@@ -12,7 +12,15 @@ import pydantic
 from typing_extensions import TypeVar
 
 from .._errors import CoveyError, UsageError
-from ..models import Message, ModelClient, ModelSettings, SystemMessage, Usage, UserMessage
+from ..models import (
+    Message,
+    ModelClient,
+    ModelSettings,
+    SystemMessage,
+    ToolChoice,
+    Usage,
+    UserMessage,
+)
 from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._output import OutputPlan, plan_output
@@ -72,6 +80,7 @@ class Agent(Generic[OutputT]):
         output_retries: int = 2,
         approve: Approval | None = None,
         settings: ModelSettings | None = None,
+        tool_choice: ToolChoice | Callable[[int], ToolChoice] = "auto",
     ) -> None:
         """Create an agent.
 
@@ -88,6 +97,8 @@ class Agent(Generic[OutputT]):
             output_retries: extra tries for an answer that does not validate.
             approve: decides calls to tools that require approval.
             settings: sampling settings for every model call.
+            tool_choice: `auto`, `none`, `required`, a tool name, or a function of the turn
+                number giving one of those (e.g. force a tool on turn 1 for small models).
         """
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
@@ -113,6 +124,7 @@ class Agent(Generic[OutputT]):
         self.output_retries = output_retries
         self.approve = approve
         self.settings = settings
+        self.tool_choice = tool_choice
 
     def output_plan(self, *, has_tools: bool, native_tools: bool) -> OutputPlan:
         """How this agent gets structured output from a server like this one."""

@@ -87,8 +87,10 @@ class AgentRun:
             ModelRequestStarted(agent=agent.name, turn=turn, messages=tuple(self.messages))
         )
         retries: list[RetryInfo] = []
+        choice = agent.tool_choice(turn) if callable(agent.tool_choice) else agent.tool_choice
         kwargs: dict[str, Any] = {
             "tools": definitions,
+            "tool_choice": choice if definitions else "auto",
             "output": plan.schema,
             "settings": agent.settings,
             "on_retry": retries.append,

