@@ -190,7 +190,10 @@ class ModelClient:
         id_prefix = self._id_prefix()
 
         async def attempt() -> ModelResponse:
-            completion = await create_completion(self._openai, plan.request)
+            try:
+                completion = await create_completion(self._openai, plan.request)
+            except ValueError as exc:  # the SDK lets a body that is not JSON escape raw
+                raise ModelResponseError(f"the body is not JSON ({exc})") from exc
             return read_completion(
                 completion,
                 constrained=plan.constrained,

@@ -115,7 +115,7 @@ def to_model_error(exc: BaseException, config: ModelConfig, *, attempts: int) ->
             base_url=url,
             body=message,
         )
-    if isinstance(exc, ModelError):
+    if isinstance(exc, ModelError) and not isinstance(exc, ModelResponseError):
         return exc
     return ModelResponseError(
         f"The model server at {url} gave an answer covey cannot read{tries}: "

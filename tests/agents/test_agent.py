@@ -206,7 +206,11 @@ async def test_structured_output_without_tools_uses_the_response_format() -> Non
 async def test_structured_output_with_tools_uses_a_final_answer_tool() -> None:
     script = [
         Reply(tool_calls=[call("add", a=1, b=1)]),
-        Reply(tool_calls=[call("final_answer", "f1", name="Two", population=2)]),
+        Reply(
+            tool_calls=[
+                ToolCall(id="f1", name="final_answer", arguments={"name": "Two", "population": 2})
+            ]
+        ),
     ]
     async with ScriptedModelServer(script) as server, ModelClient(config(server.base_url)) as model:
         result = await Agent("geo", model, tools=[add], output_type=City).run("?")

@@ -1,0 +1,6 @@
+"""Testing helpers: covey's scripted model server, a real OpenAI-compatible HTTP server."""
+
+from ._script import ChatRequest, Fault, Reply, ScriptError, Step
+from ._scripted_server import Policy, ScriptedModelServer
+
+__all__ = ["ChatRequest", "Fault", "Policy", "Reply", "ScriptError", "ScriptedModelServer", "Step"]

@@ -1,0 +1,23 @@
+"""Each package's `__all__` lists exactly its public names, and they all import."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PACKAGES = ["covey", "covey.models", "covey.tools", "covey.agents"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_lists_exactly_the_public_names(name: str) -> None:
+    module = importlib.import_module(name)
+    public = {
+        n
+        for n, value in vars(module).items()
+        if not n.startswith("_")
+        and not (isinstance(value, type(module)))  # submodules are not API
+        and n != "annotations"
+    }
+    assert set(module.__all__) - {"__version__"} == public
+    assert len(module.__all__) == len(set(module.__all__))
