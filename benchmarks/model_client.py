@@ -18,7 +18,14 @@ from contextlib import aclosing
 import anyio
 import openai
 
-from covey import EmbeddedModel, ModelClient, ModelConfig, TextDelta, UserMessage
+from covey import (
+    EmbeddedModel,
+    ModelClient,
+    ModelConfig,
+    ModelSettings,
+    TextDelta,
+    UserMessage,
+)
 
 BLOCK = 50
 
@@ -77,10 +84,11 @@ async def _embedded() -> None:
         started = time.perf_counter() - start
         async with embedded.client() as client:
             prompt = [UserMessage(content="Say hello.")]
-            await client.complete(prompt)  # first request loads caches; not counted
+            settings = ModelSettings(temperature=0.0, max_tokens=24)
+            await client.complete(prompt, settings=settings)  # warms caches; not counted
             begin = time.perf_counter()
             first: float | None = None
-            async with aclosing(client.stream(prompt)) as events:
+            async with aclosing(client.stream(prompt, settings=settings)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta) and first is None:
                         first = time.perf_counter() - begin

@@ -23,7 +23,7 @@ from ..models import (
     Usage,
     UserMessage,
 )
-from ..tools import RunContext, ToolResult
+from ..tools import RunContext, ToolResult, Toolset
 from ._events import (
     AgentEvent,
     ModelRequestStarted,
@@ -64,8 +64,11 @@ class AgentRun:
         caps = await agent.model.capabilities() if sources or agent.output_type else None
         native = caps.native_tools if caps is not None else True
         plan = agent.output_plan(has_tools=bool(sources), native_tools=native)
+        static = not any(isinstance(source, Toolset) for source in sources)
+        box = await ToolBox.gather(sources) if static else None
         for turn in range(1, agent.max_turns + 1):
-            box = await ToolBox.gather(sources)
+            if not static or box is None:
+                box = await ToolBox.gather(sources)  # toolsets may change between turns
             response = await self._model_turn(turn, box, plan)
             output = await self._after_response(response, box, plan)
             if output is not _CONTINUE:

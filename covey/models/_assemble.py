@@ -37,6 +37,9 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
+_MARKERS = frozenset("<[{")
+
+
 def _usage(usage: CompletionUsage | None) -> Usage:
     if usage is None:
         return Usage(requests=1)
@@ -83,6 +86,9 @@ def _read_text(
         if envelope is not None:
             text, calls, malformed = envelope
             return text, "", calls, malformed
+    if not _MARKERS.intersection(content):
+        # No tag, bracket or brace: no dialect can be in it, so skip the parser.
+        return content.strip(), "", [], []
     parsed = parse_text(content, tool_names=tool_names or None, id_prefix=id_prefix)
     return parsed.text, parsed.reasoning, parsed.tool_calls, parsed.malformed
 
