@@ -10,8 +10,8 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import resource
 import json
+import resource
 import statistics
 import sys
 import time
@@ -25,11 +25,13 @@ from mcp.client.stdio import StdioServerParameters
 
 from covey import ModelClient, ModelConfig
 from covey.agents import Agent
+from covey.testing import scripted_server_process
 from covey.tools import MCPToolset, tool
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = str(ROOT / "tests" / "tools" / "mcp_fixture_server.py")
 BLOCK = 20
+POLICY = "benchmarks.policies:add_then_answer"
 TOOLS = [
     {
         "type": "function",
@@ -50,26 +52,6 @@ TOOLS = [
 async def add(a: int, b: int) -> int:
     """Add two integers (async: a sync tool would run in a worker thread, for safety)."""
     return a + b
-
-
-async def start_scripted() -> tuple[Any, str]:
-    """Start `python -m covey.testing --policy benchmarks.policies:add_then_answer`."""
-    command = [
-        sys.executable,
-        "-m",
-        "covey.testing",
-        "--policy",
-        "benchmarks.policies:add_then_answer",
-    ]
-    process = await anyio.open_process(command, cwd=str(ROOT))
-    assert process.stdout is not None
-    line = b""
-    with anyio.fail_after(30):
-        async for chunk in process.stdout:
-            line += chunk
-            if b"\n" in line:
-                break
-    return process, line.decode().splitlines()[0].strip()
 
 
 async def raw_loop(client: openai.AsyncOpenAI, question: str) -> str:
@@ -161,14 +143,9 @@ async def main() -> None:
     parser.add_argument("--concurrent", type=int, default=1000)
     parser.add_argument("--mcp-calls", type=int, default=500)
     args = parser.parse_args()
-    process, base_url = await start_scripted()
-    try:
+    async with scripted_server_process(POLICY, cwd=str(ROOT)) as base_url:
         await loop_overhead(base_url, args.runs)
         await concurrent_memory(base_url, args.concurrent)
-    finally:
-        process.terminate()
-        await process.wait()
-        await process.aclose()
     await mcp_rate(args.mcp_calls)
 
 

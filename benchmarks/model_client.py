@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from contextlib import aclosing
 
@@ -26,50 +25,37 @@ from covey import (
     TextDelta,
     UserMessage,
 )
+from covey.testing import scripted_server_process
 
 BLOCK = 50
 
 
-async def _start_scripted() -> tuple[anyio.abc.Process, str]:
-    command = [sys.executable, "-m", "covey.testing", "--echo"]
-    process = await anyio.open_process(command)
-    assert process.stdout is not None
-    line = b""
-    with anyio.fail_after(30):
-        async for chunk in process.stdout:
-            line += chunk
-            if b"\n" in line:
-                break
-    return process, line.decode().splitlines()[0].strip()
-
-
 async def _client_overhead(calls: int) -> None:
-    process, base_url = await _start_scripted()
+    async with scripted_server_process() as base_url:
+        await _measure(base_url, calls)
+
+
+async def _measure(base_url: str, calls: int) -> None:
     messages = [UserMessage(content="hello, how are you today?")]
     wire = [{"role": "user", "content": "hello, how are you today?"}]
-    try:
-        async with (
-            ModelClient(ModelConfig(base_url=base_url, model="scripted")) as covey_client,
-            openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0) as raw,
-        ):
-            for _ in range(BLOCK):  # warm both connection pools
-                await covey_client.complete(messages)
+    async with (
+        ModelClient(ModelConfig(base_url=base_url, model="scripted")) as covey_client,
+        openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0) as raw,
+    ):
+        for _ in range(BLOCK):  # warm both connection pools
+            await covey_client.complete(messages)
+            await raw.chat.completions.create(model="scripted", messages=wire)  # type: ignore[arg-type]
+        covey_times: list[float] = []
+        raw_times: list[float] = []
+        for _ in range(calls // BLOCK):
+            start = time.perf_counter()
+            for _ in range(BLOCK):
                 await raw.chat.completions.create(model="scripted", messages=wire)  # type: ignore[arg-type]
-            covey_times: list[float] = []
-            raw_times: list[float] = []
-            for _ in range(calls // BLOCK):
-                start = time.perf_counter()
-                for _ in range(BLOCK):
-                    await raw.chat.completions.create(model="scripted", messages=wire)  # type: ignore[arg-type]
-                raw_times.append((time.perf_counter() - start) / BLOCK)
-                start = time.perf_counter()
-                for _ in range(BLOCK):
-                    await covey_client.complete(messages)
-                covey_times.append((time.perf_counter() - start) / BLOCK)
-    finally:
-        process.terminate()
-        await process.wait()
-        await process.aclose()
+            raw_times.append((time.perf_counter() - start) / BLOCK)
+            start = time.perf_counter()
+            for _ in range(BLOCK):
+                await covey_client.complete(messages)
+            covey_times.append((time.perf_counter() - start) / BLOCK)
     covey_ms = statistics.median(covey_times) * 1000
     raw_ms = statistics.median(raw_times) * 1000
     print(f"scripted server, {calls} sequential calls each (median of {BLOCK}-call blocks):")

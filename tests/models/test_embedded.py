@@ -23,6 +23,7 @@ from covey import (
     ToolDefinition,
     UserMessage,
 )
+from covey.testing import first_line
 from tests.embedded import MARKS, embedded_model
 
 pytestmark = MARKS
@@ -102,14 +103,7 @@ async def test_a_json_answer_that_validates(model: ModelClient) -> None:
 async def test_covey_model_serve_prints_the_url_and_stops_on_ctrl_c() -> None:
     command = [sys.executable, "-m", "covey.cli", "model", "serve", "--n-ctx", "512"]
     async with await anyio.open_process(command) as process:
-        assert process.stdout is not None
-        with anyio.fail_after(180):
-            line = b""
-            async for chunk in process.stdout:
-                line += chunk
-                if b"\n" in line:
-                    break
-        url = line.decode().strip()
+        url = await first_line(process, timeout=180)
         assert url.startswith("http://127.0.0.1:")
         async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as client:
             models = await client.models.list()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import anyio
 import openai
 import pytest
 
-from covey.testing import ChatRequest, Fault, Reply, ScriptedModelServer, ScriptError
+from covey.testing import (
+    ChatRequest,
+    Fault,
+    Reply,
+    ScriptedModelServer,
+    ScriptError,
+    scripted_server_process,
+)
 
 HI = [{"role": "user", "content": "hi there"}]
 
@@ -95,20 +101,7 @@ async def test_two_hundred_concurrent_requests_are_all_answered() -> None:
 
 
 async def test_the_command_line_server_answers_and_stops() -> None:
-    command = [sys.executable, "-m", "covey.testing", "--echo"]
-    async with await anyio.open_process(command) as process:
-        assert process.stdout is not None
-        line = b""
-        with anyio.fail_after(30):
-            async for chunk in process.stdout:
-                line += chunk
-                if b"\n" in line:
-                    break
-        url = line.decode().strip()
+    async with scripted_server_process() as url:
         async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as c:
             reply = await c.chat.completions.create(model="m", messages=HI)  # type: ignore[arg-type]
-        process.terminate()
-        with anyio.fail_after(10):
-            code = await process.wait()
     assert reply.choices[0].message.content == "echo: hi there"
-    assert code == 0
