@@ -3,6 +3,9 @@
 Everything a user needs is importable from here: `from covey import ModelClient, ...`.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._errors import (
     CoveyError,
     EmbeddedModelError,
@@ -12,30 +15,78 @@ from ._errors import (
     ModelResponseError,
     UsageError,
 )
-from .models import (
-    AssistantMessage,
-    Capabilities,
-    EmbeddedModel,
-    MalformedToolCall,
-    Message,
-    ModelClient,
-    ModelConfig,
-    ModelResponse,
-    ModelSettings,
-    OutputSchema,
-    ReasoningDelta,
-    ResponseDone,
-    StreamEvent,
-    SystemMessage,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    ToolDefinition,
-    ToolResultMessage,
-    Usage,
-    UserMessage,
-    open_model,
-)
+
+if _TYPE_CHECKING:
+    from .models import (
+        AssistantMessage,
+        Capabilities,
+        EmbeddedModel,
+        MalformedToolCall,
+        Message,
+        ModelClient,
+        ModelConfig,
+        ModelResponse,
+        ModelSettings,
+        OutputSchema,
+        ReasoningDelta,
+        ResponseDone,
+        StreamEvent,
+        SystemMessage,
+        TextDelta,
+        ToolCall,
+        ToolCallDelta,
+        ToolDefinition,
+        ToolResultMessage,
+        Usage,
+        UserMessage,
+        open_model,
+    )
+
+# The model layer pulls in `openai`, which costs about a second to import. Bundled MCP
+# servers import `covey` too and must start fast, so these names load on first use.
+_LAZY = {
+    name: "covey.models"
+    for name in (
+        "AssistantMessage",
+        "Capabilities",
+        "EmbeddedModel",
+        "MalformedToolCall",
+        "Message",
+        "ModelClient",
+        "ModelConfig",
+        "ModelResponse",
+        "ModelSettings",
+        "OutputSchema",
+        "ReasoningDelta",
+        "ResponseDone",
+        "StreamEvent",
+        "SystemMessage",
+        "TextDelta",
+        "ToolCall",
+        "ToolCallDelta",
+        "ToolDefinition",
+        "ToolResultMessage",
+        "Usage",
+        "UserMessage",
+        "open_model",
+    )
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'covey' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 

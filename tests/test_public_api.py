@@ -19,5 +19,8 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
         and not (isinstance(value, type(module)))  # submodules are not API
         and n != "annotations"
     }
+    public |= set(getattr(module, "_LAZY", {}))  # names loaded on first use
     assert set(module.__all__) - {"__version__"} == public
+    for exported in module.__all__:
+        assert getattr(module, exported) is not None
     assert len(module.__all__) == len(set(module.__all__))
