@@ -2,44 +2,69 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import inspect
 import itertools
 import json
 import math
+import struct
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Self, assert_never
+from typing import Any, Self, assert_never, cast
 
 import anyio
 import anyio.abc
 
 from .._errors import UsageError
 from ..models._dialects import render_tool_calls
-from ._http import HttpRequest, Response, serve_connection
-from ._script import ChatRequest, Fault, Reply, ScriptError, Step
+from ._http import (
+    MAX_BODY,
+    HttpRequest,
+    Response,
+    dumps,
+    json_response,
+    serve_connection,
+    sse_event,
+)
+from ._script import (
+    ChatRequest,
+    DisconnectFault,
+    Fault,
+    GarbageFault,
+    Reply,
+    ScriptError,
+    StatusFault,
+    Step,
+    content_text,
+)
 
-__all__ = ["ScriptedModelServer", "Policy"]
+__all__ = ["Policy", "ScriptedModelServer"]
 
-Policy = Callable[[ChatRequest], "Step | Awaitable[Step]"]
-"""Computes the answer to a request (sync or async)."""
+Policy = Callable[[ChatRequest], Step | Awaitable[Step]]
+"""Computes the answer to a request; sync or async."""
 
-_JSON = [("content-type", "application/json")]
-_WHOLE_MESSAGE_DIALECTS = ("llama3", "python_tag", "pythonic")
-
-
-def _dumps(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+_JSON = ("content-type", "application/json")
+_SSE = ("content-type", "text/event-stream")
+_TEXT_PIECE = 8
+_ARGUMENTS_PIECE = 10
+_PROBE_REPLY = Reply(text="ok", finish_reason="length")
 
 
 def _words(text: str) -> int:
     return len(text.split())
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error") -> Response:
-    body = {"error": {"message": message, "type": kind, "code": status}}
-    return Response(status=status, headers=list(_JSON), body=_dumps(body))
+def _error(status: int, message: str) -> Response:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    if status == 429:
+        kind = "rate_limit_error"
+    return json_response(
+        {"error": {"message": message, "type": kind, "param": None, "code": status}}, status
+    )
 
 
 def _tool_choice_form(choice: object) -> str:
@@ -49,11 +74,22 @@ def _tool_choice_form(choice: object) -> str:
 class ScriptedModelServer:
     """A real OpenAI-compatible server on 127.0.0.1 for deterministic tests.
 
+    It answers `POST /v1/chat/completions` from `script` (one step per request, in order)
+    or from `policy`, streaming when asked; serves `GET /v1/models` and a deterministic
+    `POST /v1/embeddings`. One-token probes (`max_tokens` or `max_completion_tokens` of 1)
+    get a canned answer and go to `probe_requests`; requests using a capability the server
+    is set not to have get HTTP 400 and go to `rejected_requests`. Neither uses a step.
+
     Example:
         ```python
         async with ScriptedModelServer([Reply(text="hi")]) as server:
-            client = ModelClient(ModelConfig(base_url=server.base_url))
+            client = openai.AsyncOpenAI(base_url=server.base_url, api_key="x")
+            ...
         ```
+
+    Raises:
+        ScriptError: when the `async with` block ends with scripted steps unused (unless
+            `allow_unused`), or after a request that had no step left or whose policy failed.
     """
 
     def __init__(
@@ -69,60 +105,69 @@ class ScriptedModelServer:
         response_formats: Sequence[str] = ("json_schema", "json_object", "text"),
         allow_unused: bool = False,
         embedding_dim: int = 64,
+        max_body: int = MAX_BODY,
     ) -> None:
-        """Answer from `script` (in order) or from `policy`; see the class docs."""
+        """Set up the server; it starts listening in `async with`.
+
+        Args:
+            script: The answers, in the order requests arrive.
+            policy: Instead of a script, a function computing each answer (sync or async).
+            model: The model name reported and listed by `/v1/models`.
+            host: Address to bind.
+            port: Port to bind; 0 picks a free one.
+            native_tools: Whether requests may use the `tools` field.
+            tool_choice: `tool_choice` forms accepted: `auto`, `none`, `required`, `named`.
+            response_formats: `response_format.type` values accepted.
+            allow_unused: Do not fail when scripted steps are left over.
+            embedding_dim: Length of the vectors `/v1/embeddings` returns.
+            max_body: Largest request body accepted, in bytes.
+        """
         if script and policy is not None:
             raise UsageError("Give ScriptedModelServer a script or a policy, not both.")
-        self._script = list(script)
+        self._script: deque[Step] = deque(script)
         self._policy = policy
         self.model = model
-        self._host = host
-        self._port = port
-        self.native_tools = native_tools
-        self.tool_choice = frozenset(tool_choice)
-        self.response_formats = frozenset(response_formats)
-        self.allow_unused = allow_unused
-        self.embedding_dim = embedding_dim
+        """The model name reported."""
         self.requests: list[ChatRequest] = []
+        """Chat requests answered from the script or policy (or refused for lack of a step)."""
         self.probe_requests: list[ChatRequest] = []
-        self.errors: list[str] = []
-        self._group: anyio.abc.TaskGroup | None = None
-        self._listener: Any = None
-        self._used = False
-        self._ids = itertools.count()
+        """One-token probes, answered without using a step."""
+        self.rejected_requests: list[ChatRequest] = []
+        """Requests refused with HTTP 400 for an unsupported capability (probes excluded)."""
+        self._host, self._port, self._max_body = host, port, max_body
+        self._native_tools = native_tools
+        self._tool_choice = frozenset(tool_choice)
+        self._response_formats = frozenset(response_formats)
+        self._allow_unused = allow_unused
+        self._embedding_dim = embedding_dim
+        self._errors: list[str] = []
+        self._cause: BaseException | None = None
+        self._stack: AsyncExitStack | None = None
+        self._bound_port: int | None = None
+        self._ids = itertools.count(1)
 
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:PORT/v1`."""
-        if self._listener is None:
-            raise UsageError("The scripted server is not running: use `async with`.")
-        port = self._listener.listeners[0].extra(anyio.abc.SocketAttribute.local_port)
-        return f"http://{self._host}:{port}/v1"
+        """`http://HOST:PORT/v1`, to give an OpenAI client as `base_url`."""
+        if self._bound_port is None:
+            raise UsageError("The scripted server is not running: use `async with server:`.")
+        return f"http://{self._host}:{self._bound_port}/v1"
 
     async def __aenter__(self) -> Self:
-        if self._used:
-            raise UsageError("A ScriptedModelServer runs once: create a new one.")
-        self._used = True
-        self._listener = await anyio.create_tcp_listener(
-            local_host=self._host, local_port=self._port
-        )
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        self._group.start_soon(self._accept, self._listener)
+        if self._bound_port is not None:
+            raise UsageError(
+                "This ScriptedModelServer has already been started; a server runs once: "
+                "create a new one."
+            )
+        async with AsyncExitStack() as stack:
+            listener = await anyio.create_tcp_listener(local_host=self._host, local_port=self._port)
+            stack.push_async_callback(listener.aclose)
+            group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(group.cancel_scope.cancel)
+            group.start_soon(listener.serve, self._connection, group)
+            self._bound_port = listener.extra(anyio.abc.SocketAttribute.local_port)
+            self._stack = stack.pop_all()
         return self
-
-    async def _accept(self, listener: anyio.abc.Listener[anyio.abc.SocketStream]) -> None:
-        assert self._group is not None
-
-        async def handle(stream: anyio.abc.SocketStream) -> None:
-            await serve_connection(stream, self._handle)
-
-        async with listener:
-            await listener.serve(handle, task_group=self._group)
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled (for the command line)."""
-        await anyio.sleep_forever()
 
     async def __aexit__(
         self,
@@ -130,124 +175,142 @@ class ScriptedModelServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._group is not None
-        self._group.cancel_scope.cancel()
-        await self._group.__aexit__(None, None, None)
-        if exc is not None:
-            return
-        if self.errors:
-            raise ScriptError("; ".join(self.errors))
-        if self._script and not self.allow_unused:
+        stack, self._stack = self._stack, None
+        assert stack is not None, "__aexit__ without __aenter__"
+        await stack.__aexit__(exc_type, exc, tb)
+        if exc is None:
+            self._check_script()
+
+    def _check_script(self) -> None:
+        if self._errors:
+            raise ScriptError("\n".join(self._errors)) from self._cause
+        if self._script and not self._allow_unused:
+            steps = ", ".join(repr(step)[:100] for step in list(self._script)[:3])
             raise ScriptError(
-                f"{len(self._script)} scripted step(s) were never requested: {self._script[:3]}. "
-                "The code under test asked the model fewer times than the script expects "
-                "(pass allow_unused=True if that is fine)."
+                f"{len(self._script)} scripted step(s) were never requested, starting with "
+                f"{steps}. The code under test asked the model fewer times than the script "
+                "expects (pass allow_unused=True if that is fine)."
             )
 
-    # -- routing ---------------------------------------------------------------------
+    async def _connection(self, stream: anyio.abc.SocketStream) -> None:
+        await serve_connection(stream, self._handle, max_body=self._max_body)
+
+    # -- routing -------------------------------------------------------------------------
 
     async def _handle(self, request: HttpRequest) -> Response:
-        if request.method == "GET" and request.path.endswith("/models"):
-            data = {
-                "object": "list",
-                "data": [{"id": self.model, "object": "model", "owned_by": "covey"}],
-            }
-            return Response(headers=list(_JSON), body=_dumps(data))
-        if request.method != "POST":
-            return _error(404, f"No route for {request.method} {request.path}")
+        path, method = request.path, request.method
+        if path.endswith("/models"):
+            if method != "GET":
+                return _error(405, f"Use GET for {path}, not {method}.")
+            return self._models()
+        if not path.endswith(("/chat/completions", "/embeddings")):
+            return _error(404, f"No route for {method} {path}.")
+        if method != "POST":
+            return _error(405, f"Use POST for {path}, not {method}.")
         try:
-            body = json.loads(request.body or b"{}")
+            body = json.loads(request.body)
         except ValueError:
-            return _error(400, "The request body is not JSON.")
+            return _error(400, "The request body is not valid JSON.")
         if not isinstance(body, dict):
             return _error(400, "The request body must be a JSON object.")
-        chat = ChatRequest(path=request.path, body=body, headers=request.headers)  # pyright: ignore[reportUnknownArgumentType]
-        if request.path.endswith("/embeddings"):
+        chat = ChatRequest(path=path, body=body, headers=request.headers)  # pyright: ignore[reportUnknownArgumentType]
+        if path.endswith("/embeddings"):
             return self._embeddings(chat)
-        if request.path.endswith("/chat/completions"):
-            return await self._chat(chat)
-        return _error(404, f"No route for POST {request.path}")
+        return await self._chat(chat)
 
     def _refusal(self, chat: ChatRequest) -> Response | None:
         body = chat.body
-        if "tools" in body and not self.native_tools:
-            return _error(400, "This server does not support 'tools'.")
-        if "tool_choice" in body and _tool_choice_form(body["tool_choice"]) not in self.tool_choice:
-            return _error(400, f"tool_choice {body['tool_choice']!r} is not supported.")
-        fmt = body.get("response_format")
-        if isinstance(fmt, dict) and fmt.get("type") not in self.response_formats:  # pyright: ignore[reportUnknownMemberType]
-            return _error(400, f"response_format type {fmt.get('type')!r} is not supported.")  # pyright: ignore[reportUnknownMemberType]
+        if "tools" in body and not self._native_tools:
+            return _error(400, f"Model {self.model!r} does not support 'tools'.")
+        choice = chat.tool_choice
+        if choice is not None and _tool_choice_form(choice) not in self._tool_choice:
+            return _error(400, f"tool_choice {choice!r} is not supported by this server.")
+        kind = (chat.response_format or {}).get("type")
+        if "response_format" in body and kind not in self._response_formats:
+            allowed = ", ".join(sorted(self._response_formats)) or "none"
+            return _error(400, f"response_format type {kind!r} is not supported ({allowed}).")
         return None
 
     async def _chat(self, chat: ChatRequest) -> Response:
         refusal = self._refusal(chat)
-        if 1 in (chat.body.get("max_tokens"), chat.body.get("max_completion_tokens")):
+        if chat.is_probe:
             self.probe_requests.append(chat)
-            return refusal or self._reply(chat, Reply(text="ok", finish_reason="length"))
+            return refusal or self._answer(chat, _PROBE_REPLY)
         if refusal is not None:
-            self.probe_requests.append(chat)
+            self.rejected_requests.append(chat)
             return refusal
         self.requests.append(chat)
         step = await self._next_step(chat)
         if step is None:
-            return _error(500, self.errors[-1], "server_error")
+            return _error(500, self._errors[-1])
         if step.delay:
             await anyio.sleep(step.delay)
-        match step:
-            case Fault():
-                return self._fault(step)
-            case Reply():
-                return self._reply(chat, step)
-            case _:
-                assert_never(step)
+        try:
+            return self._answer(chat, step)
+        except UsageError as exc:  # a reply the dialect cannot write
+            return self._fail(f"Request #{len(self.requests)}: {exc}", exc)
+
+    def _fail(self, message: str, cause: BaseException | None = None) -> Response:
+        self._errors.append(message)
+        self._cause = self._cause or cause
+        return _error(500, message)
 
     async def _next_step(self, chat: ChatRequest) -> Step | None:
-        if self._policy is not None:
+        number = len(self.requests)
+        if self._policy is None:
+            if self._script:
+                return self._script.popleft()
+            self._fail(
+                f"Unexpected request #{number} to the scripted model after the script was "
+                f"used up (last user message: {chat.last_user_text[:80]!r})."
+            )
+            return None
+        try:
             value = self._policy(chat)
             if inspect.isawaitable(value):
                 value = await value
-            return value
-        if not self._script:
-            self.errors.append(
-                f"Unexpected request #{len(self.requests)} to the scripted model after the "
-                f"script was used up (last user message: {chat.last_user_text[:80]!r})."
+        except Exception as exc:
+            self._fail(f"The policy raised {exc!r} on request #{number}.", exc)
+            return None
+        answer = cast(object, value)
+        if not isinstance(answer, Reply | Fault):
+            self._fail(
+                f"The policy returned {answer!r} on request #{number}, not a Reply or Fault."
             )
             return None
-        return self._script.pop(0)
+        return value
 
-    def _fault(self, fault: Fault) -> Response:
-        match fault.kind:
-            case "status":
-                response = _error(
-                    fault.code, fault.message, "server_error" if fault.code >= 500 else "error"
-                )
-                if fault.retry_after is not None:
-                    response.headers.append(("retry-after", f"{fault.retry_after:g}"))
+    def _answer(self, chat: ChatRequest, step: Step) -> Response:
+        match step:
+            case Reply():
+                if chat.stream:
+                    return self._stream(chat, step)
+                return self._completion(chat, step)
+            case StatusFault():
+                response = _error(step.code, step.message)
+                if step.retry_after is not None:
+                    response.headers.append(("retry-after", f"{step.retry_after:g}"))
                 return response
-            case "garbage":
-                return Response(headers=list(_JSON), body=b"<html>502 Bad Gateway</html>")
-            case "disconnect":
+            case GarbageFault():
+                return Response(headers=[_JSON], body=step.body)
+            case DisconnectFault():
                 return Response(close=True)
+            case _:
+                assert_never(step)
 
-    # -- answers -----------------------------------------------------------------------
+    # -- chat answers --------------------------------------------------------------------
 
     def _content(self, reply: Reply) -> tuple[str, list[dict[str, Any]]]:
+        """The content and native tool calls to send."""
         if reply.dialect is not None:
-            text = reply.text if reply.dialect not in _WHOLE_MESSAGE_DIALECTS else ""
-            rendered = render_tool_calls(list(reply.tool_calls), reply.dialect, text=text)  # pyright: ignore[reportArgumentType]
-            return rendered, []
+            return render_tool_calls(reply.tool_calls, reply.dialect, text=reply.text), []
         calls: list[dict[str, Any]] = []
         for call in reply.tool_calls:
-            args = json.dumps(call.arguments)
+            arguments = json.dumps(call.arguments)
             if reply.malformed_arguments:
-                args = args[:-1] + ',,"oops'
-            calls.append(
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": args},
-                }
-            )
+                arguments = arguments[:-1] + ',,"oops'
+            function = {"name": call.name, "arguments": arguments}
+            calls.append({"id": call.id, "type": "function", "function": function})
         return reply.text, calls
 
     def _usage(
@@ -256,130 +319,106 @@ class ScriptedModelServer:
         if reply.usage is not None:
             prompt, completion = reply.usage
         else:
-            prompt = sum(_words(str(m.get("content") or "")) for m in chat.messages)
-            completion = _words(text) + sum(_words(c["function"]["arguments"]) for c in calls)
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+            prompt = sum(_words(content_text(m.get("content"))) for m in chat.messages)
+            arguments = sum(_words(c["function"]["arguments"]) for c in calls)
+            completion = _words(text) + _words(reply.reasoning) + arguments
+        total = prompt + completion
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
-    def _reply(self, chat: ChatRequest, reply: Reply) -> Response:
+    def _completion(self, chat: ChatRequest, reply: Reply) -> Response:
         text, calls = self._content(reply)
-        finish = reply.finish_reason or ("tool_calls" if calls else "stop")
-        usage = self._usage(chat, reply, text, calls)
-        ident = f"chatcmpl-{next(self._ids)}"
-        model = reply.model or self.model
-        if chat.stream:
-            options: dict[str, Any] = chat.body.get("stream_options") or {}
-            include_usage = bool(options.get("include_usage"))
-            chunks = _stream_chunks(
-                ident, model, reply.reasoning, text, calls, finish, usage if include_usage else None
-            )
-            return Response(
-                headers=[("content-type", "text/event-stream")],
-                chunks=chunks,
-                cut_after=reply.cut_after_chunks,
-            )
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:
             message["tool_calls"] = calls
         if reply.reasoning:
             message["reasoning_content"] = reply.reasoning
-        body = _dumps(
+        finish = reply.finish_reason or ("tool_calls" if calls else "stop")
+        body = dumps(
             {
-                "id": ident,
+                "id": f"chatcmpl-{next(self._ids)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
-                "model": model,
+                "model": reply.model or self.model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": usage,
+                "usage": self._usage(chat, reply, text, calls),
             }
         )
-        if reply.cut_after_chunks is not None:
-            head = (
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(body) + 100}\r\n\r\n"
-            )
-            return Response(raw=head.encode() + body[: len(body) // 2])
-        return Response(headers=list(_JSON), body=body)
+        if reply.cut_after_chunks is None:
+            return Response(headers=[_JSON], body=body)
+        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
+        return Response(raw=head.encode() + b"\r\n\r\n" + body[: len(body) // 2])
+
+    def _stream(self, chat: ChatRequest, reply: Reply) -> Response:
+        text, calls = self._content(reply)
+        envelope = {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": reply.model or self.model,
+        }
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return sse_event({**envelope, "choices": [choice]})
+
+        events = [event({"role": "assistant", "content": ""})]
+        for i in range(0, len(reply.reasoning), _TEXT_PIECE):
+            events.append(event({"reasoning_content": reply.reasoning[i : i + _TEXT_PIECE]}))
+        for i in range(0, len(text), _TEXT_PIECE):
+            events.append(event({"content": text[i : i + _TEXT_PIECE]}))
+        for index, call in enumerate(calls):
+            function = {"name": call["function"]["name"], "arguments": ""}
+            first = {"index": index, "id": call["id"], "type": "function", "function": function}
+            events.append(event({"tool_calls": [first]}))
+            arguments: str = call["function"]["arguments"]
+            for i in range(0, len(arguments), _ARGUMENTS_PIECE):
+                piece = {"arguments": arguments[i : i + _ARGUMENTS_PIECE]}
+                events.append(event({"tool_calls": [{"index": index, "function": piece}]}))
+        events.append(event({}, reply.finish_reason or ("tool_calls" if calls else "stop")))
+        options: object = chat.body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):  # pyright: ignore[reportUnknownMemberType]
+            usage = self._usage(chat, reply, text, calls)
+            events.append(sse_event({**envelope, "choices": [], "usage": usage}))
+        cut = reply.cut_after_chunks
+        if cut is None:
+            events.append(b"data: [DONE]\n\n")
+        return Response(headers=[_SSE, ("cache-control", "no-cache")], chunks=events, cut_after=cut)
+
+    # -- models and embeddings -----------------------------------------------------------
+
+    def _models(self) -> Response:
+        model = {"id": self.model, "object": "model", "created": 0, "owned_by": "covey"}
+        return json_response({"object": "list", "data": [model]})
 
     def _embeddings(self, chat: ChatRequest) -> Response:
-        raw = chat.body.get("input", [])
-        inputs = [raw] if isinstance(raw, str) else [str(x) for x in raw]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-        data = [
-            {"object": "embedding", "index": i, "embedding": self.embed(text)}
-            for i, text in enumerate(inputs)
-        ]
+        raw: object = chat.body.get("input", [])
+        items: list[object] = [raw] if isinstance(raw, str) else []
+        if isinstance(raw, list):
+            items = cast(list[object], raw)
+        inputs = [item if isinstance(item, str) else json.dumps(item) for item in items]
+        dimensions = chat.body.get("dimensions") or self._embedding_dim
+        as_base64 = chat.body.get("encoding_format") == "base64"
+        data: list[dict[str, Any]] = []
+        for index, text in enumerate(inputs):
+            vector = self.embed(text, dimensions=int(dimensions))
+            encoded: object = vector
+            if as_base64:
+                encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(_words(t) for t in inputs)
-        body = {
-            "object": "list",
-            "data": data,
-            "model": chat.body.get("model", self.model),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
-        return Response(headers=list(_JSON), body=_dumps(body))
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        model = chat.body.get("model") or self.model
+        return json_response({"object": "list", "data": data, "model": model, "usage": usage})
 
-    def embed(self, text: str) -> list[float]:
-        """The deterministic embedding of `text`: hashed bag of words, L2-normalised."""
-        vector = [0.0] * self.embedding_dim
+    def embed(self, text: str, *, dimensions: int | None = None) -> list[float]:
+        """The vector `/v1/embeddings` returns for `text`: a hashed bag of words, L2-normalised.
+
+        Texts sharing words get similar vectors; case and surrounding punctuation are ignored.
+        """
+        vector = [0.0] * (dimensions or self._embedding_dim)
         for word in text.lower().split():
-            digest = hashlib.blake2b(word.strip(".,;:!?\"'()").encode(), digest_size=8).digest()
-            index = int.from_bytes(digest[:4], "little") % self.embedding_dim
+            digest = hashlib.blake2b(word.strip(".,;:!?\"'()[]").encode(), digest_size=8).digest()
+            index = int.from_bytes(digest[:4], "little") % len(vector)
             vector[index] += 1.0 if digest[4] % 2 == 0 else -1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
-
-
-async def _stream_chunks(
-    ident: str,
-    model: str,
-    reasoning: str,
-    text: str,
-    calls: list[dict[str, Any]],
-    finish: str,
-    usage: dict[str, int] | None,
-) -> AsyncIterator[bytes]:
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
-        body: dict[str, Any] = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [choice],
-        }
-        return b"data: " + _dumps(body) + b"\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    for i in range(0, len(reasoning), 8):
-        yield chunk({"reasoning_content": reasoning[i : i + 8]})
-    for i in range(0, len(text), 8):
-        yield chunk({"content": text[i : i + 8]})
-    for index, call in enumerate(calls):
-        first = {
-            "index": index,
-            "id": call["id"],
-            "type": "function",
-            "function": {"name": call["function"]["name"], "arguments": ""},
-        }
-        yield chunk({"tool_calls": [first]})
-        args = call["function"]["arguments"]
-        for i in range(0, len(args), 10):
-            yield chunk(
-                {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 10]}}]}
-            )
-    yield chunk({}, finish)
-    if usage is not None:
-        body: dict[str, Any] = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [],
-            "usage": usage,
-        }
-        yield b"data: " + _dumps(body) + b"\n\n"
-    yield b"data: [DONE]\n\n"

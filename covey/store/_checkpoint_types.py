@@ -1,0 +1,135 @@
+"""Checkpoints as read back: the dataclasses, and rebuilding a state from its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ._ops import fold, loads
+from ._tables import checkpoints
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointInfo",
+    "Row",
+    "info_of",
+    "replay",
+    "replay_rows",
+    "INFO_COLUMNS",
+]
+
+Row = sa.Row[*tuple[Any, ...]]
+
+INFO_COLUMNS = (
+    checkpoints.c.id,
+    checkpoints.c.thread_id,
+    checkpoints.c.step,
+    checkpoints.c.parent_id,
+    checkpoints.c.next_nodes,
+    checkpoints.c.interrupt,
+    checkpoints.c.meta,
+    checkpoints.c.created_at,
+)
+_REPLAY = (*INFO_COLUMNS, checkpoints.c.delta, checkpoints.c.snapshot)
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class CheckpointInfo:
+    """One committed superstep of a thread, without its state (see `CheckpointStore.history`)."""
+
+    id: str
+    """The checkpoint's id, for `get()` and `fork()`."""
+    thread_id: str
+    """The thread it belongs to."""
+    step: int
+    """Supersteps committed in the thread up to and including this one (0: initial state)."""
+    next_nodes: list[str]
+    """Nodes of the next superstep; empty when the run had finished."""
+    interrupt: dict[str, Any] | None
+    """The pending question when the run paused for input, else None."""
+    metadata: dict[str, Any]
+    """The engine's bookkeeping, stored as given."""
+    parent: str | None
+    """The checkpoint before it: the thread's previous one, or the source of a fork."""
+    created_at: datetime
+    """When it was committed (UTC)."""
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class Checkpoint:
+    """One committed superstep of a thread, with the full state after it."""
+
+    id: str
+    """The checkpoint's id, for `get()` and `fork()`."""
+    thread_id: str
+    """The thread it belongs to."""
+    step: int
+    """Supersteps committed in the thread up to and including this one (0: initial state)."""
+    state: dict[str, Any]
+    """The full state after this step, as JSON data."""
+    next_nodes: list[str]
+    """Nodes of the next superstep; empty when the run had finished."""
+    interrupt: dict[str, Any] | None
+    """The pending question when the run paused for input, else None."""
+    metadata: dict[str, Any]
+    """The engine's bookkeeping, stored as given."""
+    parent: str | None
+    """The checkpoint before it: the thread's previous one, or the source of a fork."""
+    created_at: datetime
+    """When it was committed (UTC)."""
+
+
+def info_of(row: Row) -> CheckpointInfo:
+    return CheckpointInfo(
+        id=row.id,
+        thread_id=row.thread_id,
+        step=int(row.step),
+        next_nodes=loads(row.next_nodes),
+        interrupt=loads(row.interrupt) if row.interrupt is not None else None,
+        metadata=loads(row.meta),
+        parent=row.parent_id,
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+    )
+
+
+def replay(rows: Sequence[Row]) -> Checkpoint:
+    """The checkpoint of the last row; rows run from a snapshot to it, in step order."""
+    state: dict[str, Any] = loads(rows[0].snapshot)
+    for row in rows[1:]:
+        fold(state, loads(row.delta))
+    info = info_of(rows[-1])
+    return Checkpoint(
+        id=info.id,
+        thread_id=info.thread_id,
+        step=info.step,
+        state=state,
+        next_nodes=info.next_nodes,
+        interrupt=info.interrupt,
+        metadata=info.metadata,
+        parent=info.parent,
+        created_at=info.created_at,
+    )
+
+
+async def replay_rows(
+    conn: AsyncConnection, checkpoint_id: str | sa.ScalarSelect[Any]
+) -> Sequence[Row]:
+    """Rows from the checkpoint's snapshot to the checkpoint itself, in step order."""
+    # One statement, so PostgreSQL's read committed sees one consistent snapshot.
+    target = checkpoints.alias("target")
+    query = (
+        sa.select(*_REPLAY)
+        .join(target, target.c.thread_id == checkpoints.c.thread_id)
+        .where(
+            target.c.id == checkpoint_id,
+            checkpoints.c.step >= target.c.base_step,
+            checkpoints.c.step <= target.c.step,
+        )
+        .order_by(checkpoints.c.step)
+    )
+    return (await conn.execute(query)).all()
