@@ -228,8 +228,7 @@ class Store:
             if not _is_memory(self._url) and self._url.database:
                 path = await anyio.Path(self._url.database).expanduser()
                 await path.parent.mkdir(parents=True, exist_ok=True)
-            async with self._connection("NONE") as conn:
-                await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+            await self._enable_wal()
             return
         async with self._connection("IMMEDIATE") as conn:
             if self.schema is not None:
@@ -242,6 +241,32 @@ class Store:
                     await conn.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
             else:
                 await conn.execute(sa.text("SELECT 1"))
+
+    async def _enable_wal(self) -> None:
+        # Switching a file to WAL needs an exclusive lock, and SQLite does not call the busy
+        # handler for it: a second process opening the same fresh file at the same moment
+        # gets "database is locked" at once. Once any process switched, the mode persists in
+        # the file, so read it first and retry the switch until `timeout`.
+        delay = 0.005
+        with anyio.move_on_after(self.timeout):
+            while True:
+                try:
+                    async with self._connection("NONE") as conn:
+                        mode = await conn.exec_driver_sql("PRAGMA journal_mode")
+                        if str(mode.scalar()).lower() == "wal":
+                            return
+                        await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+                        return
+                except StoreError as e:
+                    if "locked" not in str(e) and "busy" not in str(e):
+                        raise
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        raise StoreError(
+            f"Database {self.url!r} stayed locked for {self.timeout} s while covey switched it "
+            "to WAL mode: another process holds an exclusive lock on the file. Stop it, or "
+            "raise Store(timeout=...)."
+        )
 
     async def close(self) -> None:
         """Close every pooled connection. The store cannot be used afterwards."""
