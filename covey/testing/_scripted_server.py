@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import inspect
 import itertools
 import json
-import math
-import struct
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Self, assert_never, cast
+from typing import Self, assert_never, cast
 
 import anyio
 import anyio.abc
 
 from .._errors import UsageError
-from ..models._dialects import render_tool_calls
+from ._embeddings import embed_text, embeddings_response
 from ._http import (
     MAX_BODY,
     HttpRequest,
     Response,
-    dumps,
     json_response,
     serve_connection,
-    sse_event,
 )
+from ._replies import completion_response, error_response, stream_response
 from ._script import (
     ChatRequest,
     DisconnectFault,
@@ -39,7 +33,6 @@ from ._script import (
     ScriptError,
     StatusFault,
     Step,
-    content_text,
 )
 
 __all__ = ["Policy", "ScriptedModelServer"]
@@ -48,23 +41,7 @@ Policy = Callable[[ChatRequest], Step | Awaitable[Step]]
 """Computes the answer to a request; sync or async."""
 
 _JSON = ("content-type", "application/json")
-_SSE = ("content-type", "text/event-stream")
-_TEXT_PIECE = 8
-_ARGUMENTS_PIECE = 10
 _PROBE_REPLY = Reply(text="ok", finish_reason="length")
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _error(status: int, message: str) -> Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    if status == 429:
-        kind = "rate_limit_error"
-    return json_response(
-        {"error": {"message": message, "type": kind, "param": None, "code": status}}, status
-    )
 
 
 def _tool_choice_form(choice: object) -> str:
@@ -201,18 +178,18 @@ class ScriptedModelServer:
         path, method = request.path, request.method
         if path.endswith("/models"):
             if method != "GET":
-                return _error(405, f"Use GET for {path}, not {method}.")
+                return error_response(405, f"Use GET for {path}, not {method}.")
             return self._models()
         if not path.endswith(("/chat/completions", "/embeddings")):
-            return _error(404, f"No route for {method} {path}.")
+            return error_response(404, f"No route for {method} {path}.")
         if method != "POST":
-            return _error(405, f"Use POST for {path}, not {method}.")
+            return error_response(405, f"Use POST for {path}, not {method}.")
         try:
             body = json.loads(request.body)
         except ValueError:
-            return _error(400, "The request body is not valid JSON.")
+            return error_response(400, "The request body is not valid JSON.")
         if not isinstance(body, dict):
-            return _error(400, "The request body must be a JSON object.")
+            return error_response(400, "The request body must be a JSON object.")
         chat = ChatRequest(path=path, body=body, headers=request.headers)  # pyright: ignore[reportUnknownArgumentType]
         if path.endswith("/embeddings"):
             return self._embeddings(chat)
@@ -221,14 +198,16 @@ class ScriptedModelServer:
     def _refusal(self, chat: ChatRequest) -> Response | None:
         body = chat.body
         if "tools" in body and not self._native_tools:
-            return _error(400, f"Model {self.model!r} does not support 'tools'.")
+            return error_response(400, f"Model {self.model!r} does not support 'tools'.")
         choice = chat.tool_choice
         if choice is not None and _tool_choice_form(choice) not in self._tool_choice:
-            return _error(400, f"tool_choice {choice!r} is not supported by this server.")
+            return error_response(400, f"tool_choice {choice!r} is not supported by this server.")
         kind = (chat.response_format or {}).get("type")
         if "response_format" in body and kind not in self._response_formats:
             allowed = ", ".join(sorted(self._response_formats)) or "none"
-            return _error(400, f"response_format type {kind!r} is not supported ({allowed}).")
+            return error_response(
+                400, f"response_format type {kind!r} is not supported ({allowed})."
+            )
         return None
 
     async def _chat(self, chat: ChatRequest) -> Response:
@@ -242,7 +221,7 @@ class ScriptedModelServer:
         self.requests.append(chat)
         step = await self._next_step(chat)
         if step is None:
-            return _error(500, self._errors[-1])
+            return error_response(500, self._errors[-1])
         if step.delay:
             await anyio.sleep(step.delay)
         try:
@@ -253,7 +232,7 @@ class ScriptedModelServer:
     def _fail(self, message: str, cause: BaseException | None = None) -> Response:
         self._errors.append(message)
         self._cause = self._cause or cause
-        return _error(500, message)
+        return error_response(500, message)
 
     async def _next_step(self, chat: ChatRequest) -> Step | None:
         number = len(self.requests)
@@ -283,11 +262,12 @@ class ScriptedModelServer:
     def _answer(self, chat: ChatRequest, step: Step) -> Response:
         match step:
             case Reply():
-                if chat.stream:
-                    return self._stream(chat, step)
-                return self._completion(chat, step)
+                answer = stream_response if chat.stream else completion_response
+                return answer(
+                    chat, step, response_id=f"chatcmpl-{next(self._ids)}", model=self.model
+                )
             case StatusFault():
-                response = _error(step.code, step.message)
+                response = error_response(step.code, step.message)
                 if step.retry_after is not None:
                     response.headers.append(("retry-after", f"{step.retry_after:g}"))
                 return response
@@ -298,92 +278,6 @@ class ScriptedModelServer:
             case _:
                 assert_never(step)
 
-    # -- chat answers --------------------------------------------------------------------
-
-    def _content(self, reply: Reply) -> tuple[str, list[dict[str, Any]]]:
-        """The content and native tool calls to send."""
-        if reply.dialect is not None:
-            return render_tool_calls(reply.tool_calls, reply.dialect, text=reply.text), []
-        calls: list[dict[str, Any]] = []
-        for call in reply.tool_calls:
-            arguments = json.dumps(call.arguments)
-            if reply.malformed_arguments:
-                arguments = arguments[:-1] + ',,"oops'
-            function = {"name": call.name, "arguments": arguments}
-            calls.append({"id": call.id, "type": "function", "function": function})
-        return reply.text, calls
-
-    def _usage(
-        self, chat: ChatRequest, reply: Reply, text: str, calls: list[dict[str, Any]]
-    ) -> dict[str, int]:
-        if reply.usage is not None:
-            prompt, completion = reply.usage
-        else:
-            prompt = sum(_words(content_text(m.get("content"))) for m in chat.messages)
-            arguments = sum(_words(c["function"]["arguments"]) for c in calls)
-            completion = _words(text) + _words(reply.reasoning) + arguments
-        total = prompt + completion
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
-
-    def _completion(self, chat: ChatRequest, reply: Reply) -> Response:
-        text, calls = self._content(reply)
-        message: dict[str, Any] = {"role": "assistant", "content": text or None}
-        if calls:
-            message["tool_calls"] = calls
-        if reply.reasoning:
-            message["reasoning_content"] = reply.reasoning
-        finish = reply.finish_reason or ("tool_calls" if calls else "stop")
-        body = dumps(
-            {
-                "id": f"chatcmpl-{next(self._ids)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": reply.model or self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": self._usage(chat, reply, text, calls),
-            }
-        )
-        if reply.cut_after_chunks is None:
-            return Response(headers=[_JSON], body=body)
-        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
-        return Response(raw=head.encode() + b"\r\n\r\n" + body[: len(body) // 2])
-
-    def _stream(self, chat: ChatRequest, reply: Reply) -> Response:
-        text, calls = self._content(reply)
-        envelope = {
-            "id": f"chatcmpl-{next(self._ids)}",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": reply.model or self.model,
-        }
-
-        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            choice = {"index": 0, "delta": delta, "finish_reason": finish}
-            return sse_event({**envelope, "choices": [choice]})
-
-        events = [event({"role": "assistant", "content": ""})]
-        for i in range(0, len(reply.reasoning), _TEXT_PIECE):
-            events.append(event({"reasoning_content": reply.reasoning[i : i + _TEXT_PIECE]}))
-        for i in range(0, len(text), _TEXT_PIECE):
-            events.append(event({"content": text[i : i + _TEXT_PIECE]}))
-        for index, call in enumerate(calls):
-            function = {"name": call["function"]["name"], "arguments": ""}
-            first = {"index": index, "id": call["id"], "type": "function", "function": function}
-            events.append(event({"tool_calls": [first]}))
-            arguments: str = call["function"]["arguments"]
-            for i in range(0, len(arguments), _ARGUMENTS_PIECE):
-                piece = {"arguments": arguments[i : i + _ARGUMENTS_PIECE]}
-                events.append(event({"tool_calls": [{"index": index, "function": piece}]}))
-        events.append(event({}, reply.finish_reason or ("tool_calls" if calls else "stop")))
-        options: object = chat.body.get("stream_options")
-        if isinstance(options, dict) and options.get("include_usage"):  # pyright: ignore[reportUnknownMemberType]
-            usage = self._usage(chat, reply, text, calls)
-            events.append(sse_event({**envelope, "choices": [], "usage": usage}))
-        cut = reply.cut_after_chunks
-        if cut is None:
-            events.append(b"data: [DONE]\n\n")
-        return Response(headers=[_SSE, ("cache-control", "no-cache")], chunks=events, cut_after=cut)
-
     # -- models and embeddings -----------------------------------------------------------
 
     def _models(self) -> Response:
@@ -391,34 +285,11 @@ class ScriptedModelServer:
         return json_response({"object": "list", "data": [model]})
 
     def _embeddings(self, chat: ChatRequest) -> Response:
-        raw: object = chat.body.get("input", [])
-        items: list[object] = [raw] if isinstance(raw, str) else []
-        if isinstance(raw, list):
-            items = cast(list[object], raw)
-        inputs = [item if isinstance(item, str) else json.dumps(item) for item in items]
-        dimensions = chat.body.get("dimensions") or self._embedding_dim
-        as_base64 = chat.body.get("encoding_format") == "base64"
-        data: list[dict[str, Any]] = []
-        for index, text in enumerate(inputs):
-            vector = self.embed(text, dimensions=int(dimensions))
-            encoded: object = vector
-            if as_base64:
-                encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-            data.append({"object": "embedding", "index": index, "embedding": encoded})
-        tokens = sum(_words(t) for t in inputs)
-        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-        model = chat.body.get("model") or self.model
-        return json_response({"object": "list", "data": data, "model": model, "usage": usage})
+        return embeddings_response(chat, dimensions=self._embedding_dim, model=self.model)
 
     def embed(self, text: str, *, dimensions: int | None = None) -> list[float]:
         """The vector `/v1/embeddings` returns for `text`: a hashed bag of words, L2-normalised.
 
         Texts sharing words get similar vectors; case and surrounding punctuation are ignored.
         """
-        vector = [0.0] * (dimensions or self._embedding_dim)
-        for word in text.lower().split():
-            digest = hashlib.blake2b(word.strip(".,;:!?\"'()[]").encode(), digest_size=8).digest()
-            index = int.from_bytes(digest[:4], "little") % len(vector)
-            vector[index] += 1.0 if digest[4] % 2 == 0 else -1.0
-        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-        return [v / norm for v in vector]
+        return embed_text(text, dimensions or self._embedding_dim)
