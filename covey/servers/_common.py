@@ -23,6 +23,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
+    GetPromptResult,
     InputRequiredResult,
     TextContent,
     ToolAnnotations,
@@ -154,7 +155,7 @@ def _describe_validation(
 
 
 class BundledServer(MCPServer[Any]):
-    """An `MCPServer` that answers unknown tools with JSON-RPC `-32602` and explains bad arguments.
+    """An `MCPServer` that answers unknown tools and prompts with `-32602`, explains bad arguments.
 
     The SDK reports an unknown tool as a tool error; the MCP spec asks for a protocol error
     (invalid params), which also lets clients tell "no such tool" from "the tool failed".
@@ -192,6 +193,20 @@ class BundledServer(MCPServer[Any]):
                 raise
             message = _describe_validation(name, cause, arguments, tool.input_schema)
             raise ToolError(message) from cause
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        """Render a prompt; an unknown name is `-32602` (the SDK answers an internal error)."""
+        known = sorted(prompt.name for prompt in await self.list_prompts())
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            message = f"Unknown prompt: {_shown(name)}. This server's prompts: {listed}."
+            raise MCPError(code=INVALID_PARAMS, message=message)
+        return await super().get_prompt(name, arguments, context)
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

@@ -105,6 +105,16 @@ async def test_unknown_tools_are_invalid_params_in_both_protocol_eras(mode: str)
     assert len(unknown.value.message) < 300
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_unknown_prompts_are_invalid_params_not_internal_errors(mode: str) -> None:
+    async with Client(_server(), mode=mode) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("nope" * 100_000)
+        assert (await client.call_tool("echo", {"text": "a", "times": 2})).content
+    assert unknown.value.code == INVALID_PARAMS
+    assert "prompts: none" in unknown.value.message and len(unknown.value.message) < 300
+
+
 async def test_invalid_arguments_are_explained_briefly() -> None:
     async with Client(_server()) as client:
         result = await client.call_tool("echo", {"times": "many" * 10_000, "txt": "a"})
