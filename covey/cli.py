@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("name", help="server name, e.g. files, calc, time")
     serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own options")
     serve.set_defaults(handler=_cmd_serve)
+
+    from .evals._cli_report import add_parsers as add_report_parsers
+
+    add_report_parsers(commands)
     return parser
 
 
