@@ -128,8 +128,16 @@ class CompiledGraph(Generic[S]):
         Raises:
             NodeFailed: a node raised (resume the thread once the cause is fixed).
             GraphStepLimit: the step limit was reached.
+            UsageError: `thread_id` already has checkpoints (continue it with `resume()`).
         """
         thread = thread_id or uuid.uuid4().hex
+        if thread_id is not None and self.checkpointer is not None:
+            if await self.checkpointer.latest(thread_id) is not None:
+                raise UsageError(
+                    f"Thread {thread_id!r} already has checkpoints, so run() would overwrite "
+                    "its history: continue it with resume(thread_id), or start a new thread "
+                    "(another thread_id, or none for a fresh one)."
+                )
         cursor = _Cursor(state=state, tasks=start_tasks(self.graph), step=0)
         ops = [FieldOp(k, "set", v) for k, v in state.model_dump(mode="json").items()]
         await self._commit(thread, cursor, ops)

@@ -1,0 +1,79 @@
+"""Graphs checkpointed in covey.store (SQLite and PostgreSQL), resumed by another process."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from covey import UsageError
+from covey.agents import START, Graph, NodeFailed
+from covey.store import CheckpointStore
+
+from ..store.conftest import Backend, backend
+from .graph_worker import Review, review_graph
+
+__all__ = ["backend"]  # a fixture, imported for pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_an_interrupted_thread_is_resumed_by_another_process(backend: Backend) -> None:
+    async with backend.store() as store:
+        paused = await review_graph(CheckpointStore(store)).run(Review(), thread_id="t1")
+    assert paused.status == "interrupted"
+    assert paused.question == "Publish 'v1'?"
+
+    command = [sys.executable, "-m", "tests.agents.graph_worker", *backend.args(), "t1", "yes"]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert result["status"] == "done"
+    assert result["state"]["log"] == ["wrote v1", "review: yes", "published v1"]
+
+    async with backend.store() as store:
+        checkpoints = CheckpointStore(store)
+        latest = await checkpoints.latest("t1")
+        assert latest is not None and latest.next_nodes == []
+        assert latest.state["log"] == result["state"]["log"]
+        steps = [info.step for info in await checkpoints.history("t1")]
+        assert steps == sorted(steps, reverse=True) and steps[-1] == 0
+
+
+async def test_run_refuses_a_thread_that_has_checkpoints(backend: Backend) -> None:
+    async with backend.store() as store:
+        app = review_graph(CheckpointStore(store))
+        await app.run(Review(), thread_id="t1")
+        with pytest.raises(UsageError, match=r"Thread 't1' already has checkpoints.*resume"):
+            await app.run(Review(), thread_id="t1")
+        resumed = await app.resume("t1", "no")
+    assert resumed.state.log == ["wrote v1", "review: no", "published v1"]
+
+
+async def test_a_failed_node_resumes_from_the_last_committed_step(backend: Backend) -> None:
+    calls: list[str] = []
+
+    def flaky(state: Review) -> dict[str, object]:
+        calls.append("flaky")
+        if calls.count("flaky") == 1:
+            raise ValueError("disk full")
+        return {"log": ["flaky ok"]}
+
+    def first(state: Review) -> dict[str, object]:
+        calls.append("first")
+        return {"log": ["first"]}
+
+    graph = Graph(Review)
+    graph.add_node("first", first).add_node("flaky", flaky)
+    graph.add_edge(START, "first").add_edge("first", "flaky")
+    async with backend.store() as store:
+        with pytest.raises(NodeFailed, match="disk full"):
+            await graph.compile(checkpointer=CheckpointStore(store)).run(Review(), thread_id="f")
+    async with backend.store() as store:  # a new connection, as after a restart
+        result = await graph.compile(checkpointer=CheckpointStore(store)).resume("f")
+    assert result.state.log == ["first", "flaky ok"]
+    assert calls == ["first", "flaky", "flaky"]  # the committed step did not run again
