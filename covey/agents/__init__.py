@@ -26,7 +26,14 @@ from ._graph_events import (
     NodeStarted,
     StateUpdated,
 )
-from ._graph_run import Checkpointer, CompiledGraph, GraphResult, GraphStepLimit, NodeFailed
+from ._graph_run import (
+    Checkpointer,
+    CompiledGraph,
+    ForkingCheckpointer,
+    GraphResult,
+    GraphStepLimit,
+    NodeFailed,
+)
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
 from ._graph_tasks import NodeContext
 from ._patterns import (
@@ -47,6 +54,7 @@ __all__ = [
     "END",
     "START",
     "Checkpointer",
+    "ForkingCheckpointer",
     "CompiledGraph",
     "EventStream",
     "FieldOp",

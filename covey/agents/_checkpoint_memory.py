@@ -32,6 +32,8 @@ def apply_ops(state: dict[str, Any], ops: list[FieldOp]) -> dict[str, Any]:
 class MemoryCheckpoint:
     """One committed superstep."""
 
+    id: str
+    """`thread:step`, for `fork()`."""
     step: int
     """Supersteps committed."""
     state: dict[str, Any]
@@ -70,6 +72,7 @@ class MemoryCheckpointer:
         base = history[-1].state if history else {}
         history.append(
             MemoryCheckpoint(
+                id=f"{thread_id}:{step}",
                 step=step,
                 state=apply_ops(base, delta),
                 next_nodes=list(next_nodes),
@@ -83,3 +86,32 @@ class MemoryCheckpointer:
         """The last checkpoint of the thread."""
         history = self.threads.get(thread_id)
         return history[-1] if history else None
+
+    async def history(self, thread_id: str) -> list[MemoryCheckpoint]:
+        """The thread's checkpoints, newest first."""
+        return list(reversed(self.threads.get(thread_id, [])))
+
+    async def fork(self, checkpoint_id: str, new_thread_id: str) -> str:
+        """Start `new_thread_id` from a checkpoint (`thread:step`); returns the new id.
+
+        Raises:
+            UsageError: no such checkpoint, or the new thread exists.
+        """
+        thread, _, step = checkpoint_id.rpartition(":")
+        found = [c for c in self.threads.get(thread, []) if str(c.step) == step]
+        if not found:
+            raise UsageError(f"No checkpoint {checkpoint_id!r} to fork.")
+        if self.threads.get(new_thread_id):
+            raise UsageError(f"Thread {new_thread_id!r} exists: fork into a new thread id.")
+        source = found[0]
+        copy_id = f"{new_thread_id}:{source.step}"
+        fork = MemoryCheckpoint(
+            id=copy_id,
+            step=source.step,
+            state=copy.deepcopy(source.state),
+            next_nodes=list(source.next_nodes),
+            interrupt=source.interrupt,
+            metadata=copy.deepcopy(source.metadata),
+        )
+        self.threads[new_thread_id] = [fork]
+        return copy_id

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 import pydantic
 
@@ -71,6 +71,28 @@ class Checkpointer(Protocol):
 
     async def latest(self, thread_id: str) -> SavedCheckpoint | None:
         """The thread's last committed checkpoint, with its full state."""
+        ...  # protocol member
+
+
+class CheckpointRef(Protocol):
+    """A checkpoint as a history lists it."""
+
+    @property
+    def id(self) -> str: ...  # protocol member
+    @property
+    def step(self) -> int: ...  # protocol member
+
+
+@runtime_checkable
+class ForkingCheckpointer(Checkpointer, Protocol):
+    """A checkpointer that keeps history and can start a thread from any checkpoint."""
+
+    async def history(self, thread_id: str) -> Sequence[CheckpointRef]:
+        """The thread's checkpoints, newest first."""
+        ...  # protocol member
+
+    async def fork(self, checkpoint_id: str, new_thread_id: str) -> str:
+        """Copy a checkpoint into a new thread; returns the new checkpoint's id."""
         ...  # protocol member
 
 
@@ -164,6 +186,32 @@ class CompiledGraph(Generic[S]):
             joins={k: list(v) for k, v in meta.get("joins", {}).items()},
         )
         return await self._loop(thread_id, cursor, answer, emit or _discard)
+
+    async def fork(self, thread_id: str, *, step: int, new_thread_id: str | None = None) -> str:
+        """Branch a thread at an earlier superstep; `resume(new_thread_id)` continues it.
+
+        The source thread is left as it is. Returns the new thread's id (a fresh one unless
+        `new_thread_id` is given).
+
+        Raises:
+            UsageError: the checkpointer keeps no history, or the thread has no such step.
+        """
+        checkpointer = self.checkpointer
+        if not isinstance(checkpointer, ForkingCheckpointer):
+            raise UsageError(
+                "fork() needs a checkpointer with history, such as covey.store.CheckpointStore "
+                "or MemoryCheckpointer: graph.compile(checkpointer=...)."
+            )
+        history = await checkpointer.history(thread_id)
+        found = [c for c in history if c.step == step]
+        if not found:
+            steps = sorted(c.step for c in history)
+            raise UsageError(
+                f"Thread {thread_id!r} has no checkpoint at step {step}; its steps are {steps}."
+            )
+        new_thread = new_thread_id or uuid.uuid4().hex
+        await checkpointer.fork(found[0].id, new_thread)
+        return new_thread
 
     def stream(
         self, state: S, *, thread_id: str | None = None

@@ -13,7 +13,7 @@ from typing import Annotated
 import anyio
 import pydantic
 
-from covey.agents import START, CompiledGraph, Graph, append
+from covey.agents import START, Checkpointer, CompiledGraph, Graph, append
 from covey.store import CheckpointStore, Store
 
 
@@ -24,6 +24,11 @@ class Review(pydantic.BaseModel):
 
 def review_graph(checkpoints: CheckpointStore) -> CompiledGraph[Review]:
     """draft -> review (asks a person) -> publish, checkpointed in `checkpoints`."""
+    return review_graph_on(checkpoints)
+
+
+def review_graph_on(checkpointer: Checkpointer | None) -> CompiledGraph[Review]:
+    """The review graph on any checkpointer (or none)."""
     graph = Graph(Review)
     graph.add_node("write", lambda s: {"draft": "v1", "log": ["wrote v1"]})
     graph.add_human(
@@ -33,7 +38,7 @@ def review_graph(checkpoints: CheckpointStore) -> CompiledGraph[Review]:
     )
     graph.add_node("publish", lambda s: {"log": [f"published {s.draft}"]})
     graph.add_edge(START, "write").add_edge("write", "review").add_edge("review", "publish")
-    return graph.compile(checkpointer=checkpoints)
+    return graph.compile(checkpointer=checkpointer)
 
 
 async def main(url: str, schema: str, thread: str, answer: str) -> None:

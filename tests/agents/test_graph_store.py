@@ -10,11 +10,11 @@ import anyio
 import pytest
 
 from covey import UsageError
-from covey.agents import START, Graph, NodeFailed
+from covey.agents import START, Graph, MemoryCheckpointer, NodeFailed
 from covey.store import CheckpointStore
 
 from ..store.conftest import Backend, backend
-from .graph_worker import Review, review_graph
+from .graph_worker import Review, review_graph, review_graph_on
 
 __all__ = ["backend"]  # a fixture, imported for pytest
 
@@ -77,3 +77,33 @@ async def test_a_failed_node_resumes_from_the_last_committed_step(backend: Backe
         result = await graph.compile(checkpointer=CheckpointStore(store)).resume("f")
     assert result.state.log == ["first", "flaky ok"]
     assert calls == ["first", "flaky", "flaky"]  # the committed step did not run again
+
+
+async def test_fork_branches_a_thread_at_an_earlier_step(backend: Backend) -> None:
+    async with backend.store() as store:
+        checkpoints = CheckpointStore(store)
+        app = review_graph(checkpoints)
+        await app.run(Review(), thread_id="main")
+        await app.resume("main", "yes")
+        history = await checkpoints.history("main")
+        paused_at = next(c.step for c in history if c.next_nodes == ["review"])
+        branch = await app.fork("main", step=paused_at, new_thread_id="branch")
+        assert branch == "branch"
+        other = await app.resume("branch", "after edits")
+        assert other.state.log == ["wrote v1", "review: after edits", "published v1"]
+        original = await checkpoints.latest("main")
+        assert original is not None
+        assert original.state["log"] == ["wrote v1", "review: yes", "published v1"]
+        with pytest.raises(UsageError, match=r"no checkpoint at step 99; its steps are \[0, "):
+            await app.fork("main", step=99)
+
+
+async def test_fork_works_in_memory_and_needs_history() -> None:
+    memory = MemoryCheckpointer()
+    app = review_graph_on(memory)
+    await app.run(Review(), thread_id="m")
+    fresh = await app.fork("m", step=0)
+    result = await app.resume(fresh)
+    assert result.status == "interrupted" and result.state.log == ["wrote v1"]
+    with pytest.raises(UsageError, match="fork\\(\\) needs a checkpointer with history"):
+        await review_graph_on(None).fork("m", step=0)
