@@ -7,25 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import UsageError
-from ._graph_state import FieldOp
+from ..store._ops import FieldOp, apply_ops
 
-__all__ = ["MemoryCheckpointer", "MemoryCheckpoint", "apply_ops"]
-
-
-def apply_ops(state: dict[str, Any], ops: list[FieldOp]) -> dict[str, Any]:
-    """Fold field operations into a state dict (a copy)."""
-    out = copy.deepcopy(state)
-    for op in ops:
-        match op.op:
-            case "set":
-                out[op.field] = copy.deepcopy(op.value)
-            case "append":
-                out[op.field] = [*out.get(op.field, []), *copy.deepcopy(op.value)]
-            case "merge":
-                out[op.field] = {**out.get(op.field, {}), **copy.deepcopy(op.value)}
-            case "add":
-                out[op.field] = out.get(op.field, 0) + op.value
-    return out
+__all__ = ["MemoryCheckpoint", "MemoryCheckpointer"]
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

@@ -161,7 +161,9 @@ class CompiledGraph(Generic[S]):
                     "(another thread_id, or none for a fresh one)."
                 )
         cursor = _Cursor(state=state, tasks=start_tasks(self.graph), step=0)
-        ops = [FieldOp(k, "set", v) for k, v in state.model_dump(mode="json").items()]
+        ops = [
+            FieldOp(field=k, op="set", value=v) for k, v in state.model_dump(mode="json").items()
+        ]
         await self._commit(thread, cursor, ops)
         return await self._loop(thread, cursor, None, emit or _discard)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_origin, get_type_hints
+from typing import Any, cast, get_origin, get_type_hints
 
 import pydantic
 
 from .._errors import UsageError
+from ..store._ops import FieldOp, OpName
 
 __all__ = [
     "Reducer",
@@ -28,8 +29,6 @@ __all__ = [
     "StateSchema",
     "FieldOp",
 ]
-
-OpName = Literal["set", "append", "merge", "add"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +54,6 @@ add = Reducer("add", "add", lambda old, new: old + new)
 def reducer(fn: Callable[[Any, Any], Any], name: str | None = None) -> Reducer:
     """A custom reducer `(current, update) -> new value`; checkpoints store its result."""
     return Reducer(name or getattr(fn, "__name__", "custom"), "set", fn)
-
-
-@dataclass(frozen=True, slots=True)
-class FieldOp:
-    """One field's change in a superstep, as the checkpoint store records it."""
-
-    field: str
-    op: OpName
-    value: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +114,15 @@ class StateSchema:
                         )
                     writers[field] = node
                     values[field] = value
-                    ops.append(FieldOp(field, "set", value))
+                    ops.append(FieldOp(field=field, op="set", value=value))
                 else:
                     values[field] = red.fn(values[field], value)
-                    ops.append(FieldOp(field, red.op, values[field] if red.op == "set" else value))
+                    new = values[field] if red.op == "set" else value
+                    ops.append(FieldOp(field=field, op=red.op, value=new))
         new_state = self.model.model_validate(values)
         return new_state, [
-            FieldOp(o.field, o.op, _ANY.dump_python(o.value, mode="json")) for o in ops
+            FieldOp(field=o.field, op=o.op, value=_ANY.dump_python(o.value, mode="json"))
+            for o in ops
         ]
 
 
