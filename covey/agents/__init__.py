@@ -35,7 +35,7 @@ from ._graph_run import (
     NodeFailed,
 )
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
-from ._graph_tasks import NodeContext
+from ._graph_tasks import EffectLog, NodeContext
 from ._patterns import (
     Review,
     Routing,
@@ -66,6 +66,7 @@ __all__ = [
     "GraphStepLimit",
     "MemoryCheckpointer",
     "NodeContext",
+    "EffectLog",
     "NodeEvent",
     "NodeFailed",
     "NodeFinished",

@@ -25,6 +25,7 @@ from ._graph_state import StateSchema
 
 if TYPE_CHECKING:
     from ._graph_run import Checkpointer, CompiledGraph
+    from ._graph_tasks import EffectLog
 
 __all__ = ["START", "END", "Send", "Graph", "NodeSpec", "Route"]
 
@@ -150,9 +151,20 @@ class Graph(Generic[S]):
         return self
 
     def compile(
-        self, *, checkpointer: Checkpointer | None = None, step_limit: int = 100
+        self,
+        *,
+        checkpointer: Checkpointer | None = None,
+        step_limit: int = 100,
+        journal: EffectLog | None = None,
     ) -> CompiledGraph[S]:
         """Check the graph and make it runnable.
+
+        Args:
+            checkpointer: Where each superstep is committed (`covey.store.CheckpointStore`
+                for durable threads, `MemoryCheckpointer` for tests); None keeps nothing.
+            step_limit: Supersteps a thread may take before `GraphStepLimit`.
+            journal: Where nodes' `ctx.effect(...)` results go; defaults to the store's
+                `EffectJournal` when the checkpointer is a `CheckpointStore`.
 
         Raises:
             UsageError: unknown nodes in edges, no way in from START, or two nodes that can
@@ -162,4 +174,6 @@ class Graph(Generic[S]):
         from ._graph_run import CompiledGraph
 
         check_graph(self)
-        return CompiledGraph(self, checkpointer=checkpointer, step_limit=step_limit)
+        return CompiledGraph(
+            self, checkpointer=checkpointer, step_limit=step_limit, journal=journal
+        )

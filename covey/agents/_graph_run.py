@@ -12,6 +12,7 @@ import pydantic
 
 from .._concurrency import run_all
 from .._errors import CoveyError, RunError, UsageError
+from ..store import CheckpointStore, EffectJournal
 from ._graph_events import (
     GraphEvent,
     GraphFinished,
@@ -21,7 +22,7 @@ from ._graph_events import (
     StateUpdated,
 )
 from ._graph_state import FieldOp
-from ._graph_tasks import NodeContext, Task, next_tasks, start_tasks
+from ._graph_tasks import EffectLog, NodeContext, Task, next_tasks, start_tasks
 from ._stream import EventStream
 
 if TYPE_CHECKING:
@@ -131,11 +132,22 @@ class _Cursor:
 class CompiledGraph(Generic[S]):
     """A checked graph, ready to run, stream, resume and serve as a node of another graph."""
 
-    def __init__(self, graph: Graph[S], *, checkpointer: Checkpointer | None, step_limit: int):
+    def __init__(
+        self,
+        graph: Graph[S],
+        *,
+        checkpointer: Checkpointer | None,
+        step_limit: int,
+        journal: EffectLog | None = None,
+    ):
         """Use `Graph.compile()`."""
         self.graph = graph
         self.checkpointer = checkpointer
         self.step_limit = step_limit
+        if journal is None and isinstance(checkpointer, CheckpointStore):
+            journal = EffectJournal(checkpointer.store)
+        self.journal = journal
+        """Where nodes' `ctx.effect(...)` results are recorded."""
 
     @property
     def name(self) -> str:
@@ -300,7 +312,12 @@ class CompiledGraph(Generic[S]):
                 update = spec.human[1](cursor.state, answer)
             else:
                 context = NodeContext(
-                    thread_id=thread, step=cursor.step, node=task.node, index=index, emit=emit
+                    thread_id=thread,
+                    step=cursor.step,
+                    node=task.node,
+                    index=index,
+                    emit=emit,
+                    journal=self.journal,
                 )
                 try:
                     update = await spec.run(cursor.state, task.payload, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import pydantic
 
@@ -15,7 +15,28 @@ if TYPE_CHECKING:
     from ._graph import Graph, Route
     from ._graph_events import GraphEvent
 
-__all__ = ["Task", "NodeContext", "start_tasks", "next_tasks"]
+__all__ = ["EffectLog", "NodeContext", "Task", "next_tasks", "start_tasks"]
+
+T = TypeVar("T")
+
+
+class RecordedEffect(Protocol):
+    """An effect the log holds."""
+
+    @property
+    def result(self) -> Any: ...  # protocol member
+
+
+class EffectLog(Protocol):
+    """Where effects are recorded by key, such as `covey.store.EffectJournal`."""
+
+    async def get(self, thread_id: str, key: str) -> RecordedEffect | None:
+        """The effect recorded under `key`, or None."""
+        ...  # protocol member
+
+    async def record(self, thread_id: str, key: str, result: Any) -> RecordedEffect:
+        """Record an effect (the first record of a key wins)."""
+        ...  # protocol member
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +76,38 @@ class NodeContext:
     """This task's place in the superstep."""
     emit: Callable[[GraphEvent], Awaitable[None]]
     """Sends an event to the graph's stream."""
+    journal: EffectLog | None = None
+    """Where `effect()` records results (the store's journal when checkpoints are durable)."""
 
     @property
     def key(self) -> str:
         """A key that is the same when this task is run again after a resume."""
         return f"{self.thread_id}/{self.step}/{self.node}/{self.index}"
+
+    async def effect(self, name: str, fn: Callable[[str], Awaitable[T] | T]) -> T:
+        """Run a side effect once for this task, even when its step runs again after a resume.
+
+        `fn` gets the effect's idempotency key (`<task key>/<name>`): pass it on to the
+        system you change (a payment id, a file name) so that a crash between the effect and
+        its record cannot double it either. Its result must be JSON data; a step that runs
+        again gets the recorded result back (as JSON: tuples come back as lists) without
+        calling `fn`. Without a journal (no durable checkpointer) `fn` simply runs.
+
+        Args:
+            name: Names the effect within the task; distinct effects need distinct names.
+            fn: Does the effect; sync or async; gets the idempotency key.
+        """
+        key = f"{self.key}/{name}"
+        if self.journal is not None:
+            done = await self.journal.get(self.thread_id, key)
+            if done is not None:
+                return cast(T, done.result)
+        result = fn(key)
+        value = cast(T, await result) if inspect.isawaitable(result) else result
+        if self.journal is not None:
+            recorded = await self.journal.record(self.thread_id, key, value)
+            return cast(T, recorded.result)
+        return value
 
 
 def start_tasks(graph: Graph[Any]) -> list[Task]:

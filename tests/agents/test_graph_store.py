@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 from covey import UsageError
-from covey.agents import START, Graph, MemoryCheckpointer, NodeFailed
-from covey.store import CheckpointStore
+from covey.agents import START, Graph, MemoryCheckpointer, NodeContext, NodeFailed
+from covey.store import CheckpointStore, EffectJournal
 
 from ..store.conftest import Backend, backend
 from .graph_worker import Review, review_graph, review_graph_on
@@ -107,3 +107,41 @@ async def test_fork_works_in_memory_and_needs_history() -> None:
     assert result.status == "interrupted" and result.state.log == ["wrote v1"]
     with pytest.raises(UsageError, match="fork\\(\\) needs a checkpointer with history"):
         await review_graph_on(None).fork("m", step=0)
+
+
+def payment_graph(charges: list[str], failures: list[int]) -> Graph[Review]:
+    """pay: charges a card through `ctx.effect`, then fails while `failures` has items."""
+
+    async def pay(state: Review, payload: object, ctx: NodeContext) -> dict[str, object]:
+        receipt = await ctx.effect("charge", lambda key: charges.append(key) or f"receipt {key}")
+        if failures:
+            failures.pop()
+            raise ConnectionError("the shipping service is down")
+        return {"log": [receipt]}
+
+    graph = Graph(Review)
+    graph.add_node("pay", pay).add_edge(START, "pay")
+    return graph
+
+
+async def test_an_effect_is_not_done_again_when_its_step_runs_again(backend: Backend) -> None:
+    charges: list[str] = []
+    graph = payment_graph(charges, failures=[1])
+    async with backend.store() as store:
+        app = graph.compile(checkpointer=CheckpointStore(store))
+        with pytest.raises(NodeFailed, match="shipping service is down"):
+            await app.run(Review(), thread_id="order-1")
+        result = await app.resume("order-1")
+        journal = await EffectJournal(store).get("order-1", charges[0])
+    assert charges == ["order-1/0/pay/0/charge"]  # charged once, though `pay` ran twice
+    assert result.state.log == ["receipt order-1/0/pay/0/charge"]
+    assert journal is not None and journal.result == result.state.log[0]
+
+
+async def test_without_a_journal_an_effect_runs_each_time() -> None:
+    charges: list[str] = []
+    app = payment_graph(charges, failures=[1]).compile(checkpointer=MemoryCheckpointer())
+    with pytest.raises(NodeFailed):
+        await app.run(Review(), thread_id="t")
+    await app.resume("t")
+    assert charges == ["t/0/pay/0/charge", "t/0/pay/0/charge"]
