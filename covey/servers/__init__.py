@@ -14,5 +14,6 @@ SERVERS: dict[str, str] = {
     "files": "covey.servers.files",
     "calc": "covey.servers.calc",
     "time": "covey.servers.time",
+    "memory": "covey.servers.memory",
 }
 """Server name -> module path; `covey serve NAME` calls that module's `main(argv)`."""

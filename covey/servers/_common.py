@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Annotated, Any
@@ -169,6 +169,16 @@ class BundledServer(MCPServer[Any]):
             version=version if version is not None else _covey_version(),
             log_level="WARNING",
         )
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
+
+    def add_cleanup(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Run `close()` when the server stops (last added, first run), e.g. to close a store."""
+        self._cleanups.append(close)
+
+    async def aclose(self) -> None:
+        """Run the cleanups added with `add_cleanup`; `run_main` calls it on every stop."""
+        while self._cleanups:
+            await self._cleanups.pop()()
 
     async def call_tool(
         self,
@@ -290,12 +300,17 @@ def http_options(args: argparse.Namespace, environ: Mapping[str, str]) -> HTTPOp
 
 
 async def _serve(server: MCPServer[Any], options: HTTPOptions | None) -> None:
-    if options is None:
-        await server.run_stdio_async()
-        return
-    from ._http import serve_http  # only HTTP mode pays for uvicorn
+    try:
+        if options is None:
+            await server.run_stdio_async()
+            return
+        from ._http import serve_http  # only HTTP mode pays for uvicorn
 
-    await serve_http(server, options)
+        await serve_http(server, options)
+    finally:
+        if isinstance(server, BundledServer):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                await server.aclose()
 
 
 def run_main(

@@ -2,8 +2,9 @@
 
 SQLite by default, PostgreSQL by URL. `Store` owns the engine; `CheckpointStore` keeps
 graph threads (deltas plus periodic snapshots); `EffectJournal` keeps side-effect results by
-idempotency key. Other components declare a `Component` with their `Migration`s and call
-`Store.migrate()` before first use.
+idempotency key; `KnowledgeGraph` keeps entities, relations and observations per
+namespace, with ranked full-text search. Other components declare a `Component` with their
+`Migration`s and call `Store.migrate()` before first use.
 """
 
 from ._checkpoint_types import Checkpoint, CheckpointInfo
@@ -11,6 +12,15 @@ from ._checkpoints import CheckpointStore
 from ._engine import Store, resolve_url
 from ._errors import CheckpointConflict, CheckpointNotFound, StoreError
 from ._journal import Effect, EffectJournal
+from ._knowledge import (
+    Entity,
+    EntityNotFound,
+    GraphView,
+    KnowledgeGraph,
+    ObservationsAdded,
+    Relation,
+)
+from ._knowledge_tables import MEMORY
 from ._migrations import Component, Migration
 from ._ops import FieldOp, FieldOpLike, OpName, apply_ops
 from ._tables import CHECKPOINTS
@@ -24,6 +34,13 @@ __all__ = [
     "Checkpoint",
     "CheckpointInfo",
     "CHECKPOINTS",
+    "KnowledgeGraph",
+    "Entity",
+    "Relation",
+    "GraphView",
+    "ObservationsAdded",
+    "EntityNotFound",
+    "MEMORY",
     "FieldOp",
     "FieldOpLike",
     "OpName",
