@@ -35,7 +35,7 @@ from ._graph_run import (
     NodeFailed,
 )
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
-from ._graph_tasks import EffectLog, NodeContext
+from ._graph_tasks import AskPending, EffectLog, NodeContext
 from ._patterns import (
     Review,
     Routing,
@@ -67,6 +67,7 @@ __all__ = [
     "MemoryCheckpointer",
     "NodeContext",
     "EffectLog",
+    "AskPending",
     "NodeEvent",
     "NodeFailed",
     "NodeFinished",

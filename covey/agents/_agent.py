@@ -158,11 +158,17 @@ class Agent(Generic[OutputT]):
         emit: Any,
         sink: ToolEventSink | None,
         stream_model: bool,
+        approve: Approval | None = None,
     ) -> RunResult[OutputT]:
         messages, context = self._start(prompt, history, deps, sink)
         await emit(RunStarted(agent=self.name, run_id=context.run_id))
         run = AgentRun(
-            agent=self, messages=messages, context=context, emit=emit, stream_model=stream_model
+            agent=self,
+            messages=messages,
+            context=context,
+            emit=emit,
+            stream_model=stream_model,
+            approve=approve if approve is not None else self.approve,
         )
         try:
             output = await run.execute()
@@ -181,6 +187,7 @@ class Agent(Generic[OutputT]):
         history: Sequence[Message] = (),
         deps: object = None,
         on_event: Callable[[AgentEvent | ToolEvent], Awaitable[None]] | None = None,
+        approve: Approval | None = None,
     ) -> RunResult[OutputT]:
         """Run to a final answer.
 
@@ -190,6 +197,8 @@ class Agent(Generic[OutputT]):
                 this agent's instructions).
             deps: dependencies handed to tools through `RunContext.deps`.
             on_event: awaited with every event of the run (see `stream()` for a stream).
+            approve: decides this run's calls to tools that require approval (default: the
+                agent's `approve`).
 
         Raises:
             RunError: the run could not finish (`MaxTurnsExceeded`, `ToolRetriesExhausted`,
@@ -202,7 +211,13 @@ class Agent(Generic[OutputT]):
                 return None
 
             return await self._execute(
-                prompt, history=history, deps=deps, emit=discard, sink=None, stream_model=False
+                prompt,
+                history=history,
+                deps=deps,
+                emit=discard,
+                sink=None,
+                stream_model=False,
+                approve=approve,
             )
         progress: list[ToolEvent] = []
 
@@ -218,6 +233,7 @@ class Agent(Generic[OutputT]):
             emit=forward,
             sink=progress.append,
             stream_model=False,
+            approve=approve,
         )
 
     def stream(

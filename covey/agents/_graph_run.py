@@ -22,7 +22,7 @@ from ._graph_events import (
     StateUpdated,
 )
 from ._graph_state import FieldOp
-from ._graph_tasks import EffectLog, NodeContext, Task, next_tasks, start_tasks
+from ._graph_tasks import AskPending, EffectLog, NodeContext, Task, next_tasks, start_tasks
 from ._stream import EventStream
 
 if TYPE_CHECKING:
@@ -126,7 +126,36 @@ class _Cursor:
     state: pydantic.BaseModel
     tasks: list[Task]
     step: int
+    """Checkpoints committed in the thread: supersteps plus the questions nodes asked."""
+    superstep: int = 0
+    """Supersteps completed: what task keys (effects, questions) are built on."""
     joins: dict[str, list[str]] = field(default_factory=lambda: {})
+    answers: dict[str, Any] = field(default_factory=lambda: {})
+    asking: dict[str, str] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "tasks": [t.to_json() for t in self.tasks],
+            "joins": self.joins,
+            "superstep": self.superstep,
+        }
+        if self.answers:
+            data["answers"] = self.answers
+        if self.asking is not None:
+            data["asking"] = self.asking
+        return data
+
+    @classmethod
+    def load(cls, state: pydantic.BaseModel, step: int, meta: Mapping[str, Any]) -> _Cursor:
+        return cls(
+            state=state,
+            tasks=[Task.from_json(t) for t in meta.get("tasks", [])],
+            step=step,
+            superstep=meta.get("superstep", step),
+            joins={k: list(v) for k, v in meta.get("joins", {}).items()},
+            answers=dict(meta.get("answers", {})),
+            asking=meta.get("asking"),
+        )
 
 
 class CompiledGraph(Generic[S]):
@@ -192,13 +221,8 @@ class CompiledGraph(Generic[S]):
         saved = await self.checkpointer.latest(thread_id)
         if saved is None:
             raise UsageError(f"No checkpoint for thread {thread_id!r}: start it with run().")
-        meta = saved.metadata
-        cursor = _Cursor(
-            state=self.graph.schema.model.model_validate(saved.state),
-            tasks=[Task.from_json(t) for t in meta.get("tasks", [])],
-            step=saved.step,
-            joins={k: list(v) for k, v in meta.get("joins", {}).items()},
-        )
+        state = self.graph.schema.model.model_validate(saved.state)
+        cursor = _Cursor.load(state, saved.step, saved.metadata)
         return await self._loop(thread_id, cursor, answer, emit or _discard)
 
     async def fork(self, thread_id: str, *, step: int, new_thread_id: str | None = None) -> str:
@@ -248,20 +272,24 @@ class CompiledGraph(Generic[S]):
     ) -> None:
         if self.checkpointer is None:
             return
-        metadata = {"tasks": [t.to_json() for t in cursor.tasks], "joins": cursor.joins}
         await self.checkpointer.commit(
             thread,
             step=cursor.step,
             delta=ops,
             next_nodes=[t.node for t in cursor.tasks],
             interrupt=interrupt,
-            metadata=metadata,
+            metadata=cursor.metadata(),
         )
 
     async def _loop(self, thread: str, cursor: _Cursor, answer: Any, emit: Emit) -> GraphResult[S]:
         graph = self.graph
         while cursor.tasks:
-            if cursor.step >= self.step_limit:
+            if cursor.asking is not None:
+                if answer is None:
+                    return self._result(cursor, thread, "interrupted", cursor.asking["question"])
+                cursor.answers[cursor.asking["key"]] = answer
+                cursor.asking, answer = None, None
+            if cursor.superstep >= self.step_limit:
                 raise GraphStepLimit(
                     f"Graph {graph.name!r} reached its step limit ({self.step_limit}) in "
                     f"thread {thread!r}; the next nodes were {[t.node for t in cursor.tasks]}. "
@@ -275,16 +303,32 @@ class CompiledGraph(Generic[S]):
                 question = ask[0](cursor.state)
                 await emit(GraphInterrupted(node=human.node, question=question, thread_id=thread))
                 return self._result(cursor, thread, "interrupted", question)
-            updates = await self._superstep(thread, cursor, answer, emit)
+            try:
+                updates = await self._superstep(thread, cursor, answer, emit)
+            except AskPending as pending:
+                return await self._ask(thread, cursor, pending, emit)
             answer = None
             cursor.state, ops = graph.schema.apply(cursor.state, updates)
             ran = [t.node for t in cursor.tasks]
             cursor.tasks = await next_tasks(graph, ran, cursor.state, cursor.joins)
             cursor.step += 1
+            cursor.superstep += 1
+            cursor.answers = {}  # their keys name the finished superstep
             await self._commit(thread, cursor, ops)
             await emit(StateUpdated(step=cursor.step, state=cursor.state, nodes=tuple(ran)))
         await emit(GraphFinished(thread_id=thread, steps=cursor.step, state=cursor.state))
         return self._result(cursor, thread, "done", None)
+
+    async def _ask(
+        self, thread: str, cursor: _Cursor, pending: AskPending, emit: Emit
+    ) -> GraphResult[S]:
+        """Commit the question (the superstep's updates are dropped; it runs again)."""
+        node = pending.node
+        cursor.asking = {"key": pending.key, "question": pending.question, "node": node}
+        cursor.step += 1
+        await self._commit(thread, cursor, [], interrupt=cursor.asking)
+        await emit(GraphInterrupted(node=node, question=pending.question, thread_id=thread))
+        return self._result(cursor, thread, "interrupted", pending.question)
 
     def _result(
         self,
@@ -313,15 +357,16 @@ class CompiledGraph(Generic[S]):
             else:
                 context = NodeContext(
                     thread_id=thread,
-                    step=cursor.step,
+                    step=cursor.superstep,
                     node=task.node,
                     index=index,
                     emit=emit,
                     journal=self.journal,
+                    answers=cursor.answers,
                 )
                 try:
                     update = await spec.run(cursor.state, task.payload, context)
-                except CoveyError:
+                except (CoveyError, AskPending):
                     raise
                 except Exception as exc:
                     raise NodeFailed(

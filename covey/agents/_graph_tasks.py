@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import pydantic
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._graph import Graph, Route
     from ._graph_events import GraphEvent
 
-__all__ = ["EffectLog", "NodeContext", "Task", "next_tasks", "start_tasks"]
+__all__ = ["AskPending", "EffectLog", "NodeContext", "Task", "next_tasks", "start_tasks"]
 
 T = TypeVar("T")
 
@@ -37,6 +37,20 @@ class EffectLog(Protocol):
     async def record(self, thread_id: str, key: str, result: Any) -> RecordedEffect:
         """Record an effect (the first record of a key wins)."""
         ...  # protocol member
+
+
+class AskPending(Exception):
+    """A node asked a question with no answer yet: the run stops and waits for `resume`.
+
+    Raised by `NodeContext.ask()`; the graph runner catches it. Code inside a node that
+    catches every `Exception` must let this one through.
+    """
+
+    def __init__(self, key: str, question: str, node: str) -> None:
+        super().__init__(question)
+        self.key = key
+        self.question = question
+        self.node = node
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +92,31 @@ class NodeContext:
     """Sends an event to the graph's stream."""
     journal: EffectLog | None = None
     """Where `effect()` records results (the store's journal when checkpoints are durable)."""
+    answers: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """Answers given so far to this superstep's questions, by question key."""
+    _asked: list[int] = field(default_factory=lambda: [0])
+
+    async def ask(self, question: str) -> Any:
+        """Ask a person; the run stops here until `resume(thread_id, answer)` answers.
+
+        The node runs again from its start when the thread resumes, and this call then
+        returns the answer (as JSON data). Work before the question runs again too: do side
+        effects through `effect()` so they are not repeated. A node may ask several
+        questions; each stops the run once.
+
+        Example:
+            ```python
+            async def pay(state, payload, ctx):
+                if state.amount > 1000 and await ctx.ask(f"Pay {state.amount}?") != "yes":
+                    return {"status": "refused"}
+                ...
+            ```
+        """
+        key = f"{self.key}/ask/{self._asked[0]}"
+        self._asked[0] += 1
+        if key in self.answers:
+            return self.answers[key]
+        raise AskPending(key, question, self.node)
 
     @property
     def key(self) -> str:

@@ -34,7 +34,7 @@ from ._events import (
     ToolCallRequested,
 )
 from ._output import FINAL_TOOL, OutputPlan, validate_output
-from ._toolbox import ToolBox, malformed_result, run_calls
+from ._toolbox import Approval, ToolBox, malformed_result, run_calls
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -53,6 +53,8 @@ class AgentRun:
     context: RunContext[Any]
     emit: Emit
     stream_model: bool
+    approve: Approval | None = None
+    """Decides calls to tools that require approval (the agent's, or the run's own)."""
     usage: Usage = field(default_factory=Usage)
     invalid_calls: int = 0
     output_retries: int = 0
@@ -148,7 +150,7 @@ class AgentRun:
             self.context,
             agent=self.agent.name,
             default_timeout=self.agent.tool_timeout,
-            approve=self.agent.approve,
+            approve=self.approve,
             emit=self.emit,
         )
         results += [malformed_result(m) for m in response.malformed_tool_calls]
