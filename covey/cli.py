@@ -78,9 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own options")
     serve.set_defaults(handler=_cmd_serve)
 
+    from .evals._cli_eval import add_parser as add_eval_parser
     from .evals._cli_report import add_parsers as add_report_parsers
 
     add_report_parsers(commands)
+    add_eval_parser(commands)
     return parser
 
 

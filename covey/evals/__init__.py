@@ -1,5 +1,15 @@
-"""Evaluate agents: suites of cases, fresh worlds per trial, scorers, runs and reports."""
+"""Evaluate agents: suites of cases, fresh worlds per trial, scorers, runs and reports.
 
+Example:
+    ```python
+    suite = load_suite("builtin:quick")
+    async with Store.from_env() as store, open_model() as model:
+        results = await run_eval(suite, model, store=store, run_id="first", label="mine")
+    ```
+"""
+
+from ._case import AgentFactory, Case, Limits, Step, Suite
+from ._check import SuiteCheck, check_suite
 from ._results import (
     CaseInfo,
     LimitHit,
@@ -10,8 +20,51 @@ from ._results import (
     TrialResult,
     TrialStatus,
 )
+from ._runner import EvalOptions, run_eval, trial_seed
+from ._scorers import ScorerSpec
+from ._scorers_output import (
+    ContainsScorer,
+    ExactScorer,
+    JSONScorer,
+    NormalizedScorer,
+    NumberScorer,
+    RegexScorer,
+    ScorerBase,
+)
+from ._suite_load import load_suite, suite_schema
+from ._trial import Scorer, ToolCallRecord, TrialContext
+from ._world import MemorySeed, RelationSeed, ServerName, World, WorldSetup, create_world
 
 __all__ = [
+    "Suite",
+    "Case",
+    "Limits",
+    "Step",
+    "AgentFactory",
+    "load_suite",
+    "suite_schema",
+    "run_eval",
+    "EvalOptions",
+    "trial_seed",
+    "check_suite",
+    "SuiteCheck",
+    "World",
+    "WorldSetup",
+    "MemorySeed",
+    "RelationSeed",
+    "ServerName",
+    "create_world",
+    "TrialContext",
+    "ToolCallRecord",
+    "Scorer",
+    "ScorerSpec",
+    "ScorerBase",
+    "ExactScorer",
+    "NormalizedScorer",
+    "ContainsScorer",
+    "RegexScorer",
+    "JSONScorer",
+    "NumberScorer",
     "CaseInfo",
     "LimitHit",
     "ProtocolStats",

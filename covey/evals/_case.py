@@ -1,0 +1,147 @@
+"""Suites and cases: what to ask, in which world, with which tools, and how to score it.
+
+A suite is written in YAML (see `suite_schema()` for its JSON Schema) or built in Python.
+Python suites may give an `agent` factory, called once per trial with the trial's model and
+its servers, so every trial gets a fresh agent; YAML suites get covey's default agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from ..agents import Agent
+from ..models import ModelClient
+from ..tools import MCPToolset
+from ._scorers import ScorerSpec
+from ._trial import Scorer
+from ._world import ServerName, WorldSetup
+
+__all__ = ["AgentFactory", "Case", "Limits", "Step", "Suite"]
+
+AgentFactory = Callable[
+    [ModelClient, Sequence[MCPToolset], "Case"], "Agent[Any] | Awaitable[Agent[Any]]"
+]
+"""Makes a fresh agent for one trial from its model, its started servers and its case."""
+
+DEFAULT_INSTRUCTIONS = (
+    "You are a careful assistant that completes tasks with the tools you are given. "
+    "Use the tools to look things up and to make changes; do not guess. When the task is "
+    "done, answer briefly with the result."
+)
+
+
+PythonScorerObject = Annotated[
+    InstanceOf[Scorer],  # type: ignore[type-abstract]
+    WithJsonSchema({"not": {}, "description": "Python suites only: any Scorer object"}),
+]
+"""A scorer object given in Python (anything with `name` and `async score(trial)`)."""
+
+
+class Limits(BaseModel):
+    """How much one trial may use; a trial that hits a limit is still scored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seconds: float = Field(default=120.0, gt=0)
+    """Wall-clock time for the agent run."""
+    turns: int = Field(default=12, ge=1)
+    """Model turns."""
+    tokens: int | None = Field(default=None, ge=1)
+    """Input plus output tokens, or None for no limit."""
+
+
+class Step(BaseModel):
+    """One move of a known solution: a tool call, or the final answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str | None = None
+    arguments: dict[str, Any] = Field(default_factory=dict[str, Any])
+    answer: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        if (self.tool is None) == (self.answer is None):
+            raise ValueError("a step is either {tool, arguments} or {answer}, not both or none")
+        return self
+
+
+class Case(BaseModel):
+    """One task: its input, its world, the servers the agent gets, and its scorers."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    input: str = Field(min_length=1)
+    """The task, as the user's message."""
+    instructions: str | None = None
+    """The agent's instructions (default: the suite's)."""
+    servers: list[ServerName] | None = None
+    """Bundled servers the agent gets (default: the suite's)."""
+    setup: WorldSetup = Field(default_factory=WorldSetup)
+    scorers: list[ScorerSpec | PythonScorerObject] = Field(min_length=1)
+    """All must pass for the trial to pass; the trial's score is their mean."""
+    tags: list[str] = Field(default_factory=list[str])
+    metadata: dict[str, Any] = Field(default_factory=dict[str, Any])
+    limits: Limits | None = None
+    """This case's limits (default: the suite's)."""
+    solution: list[Step] | None = None
+    """A known way to solve it, ending with an answer: the oracle policy replays it."""
+    mistake: list[Step] | None = None
+    """The solution with one thing wrong, which the scorers must catch."""
+
+
+class Suite(BaseModel):
+    """A named list of cases with shared defaults."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    description: str = ""
+    instructions: str = DEFAULT_INSTRUCTIONS
+    servers: list[ServerName] = Field(default_factory=list[ServerName])
+    limits: Limits = Field(default_factory=Limits)
+    cases: list[Case] = Field(min_length=1)
+    agent: SkipJsonSchema[AgentFactory | None] = Field(default=None, exclude=True)
+    """Python suites only: makes each trial's agent (default: covey's `Agent`)."""
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Suite:
+        seen: set[str] = set()
+        for case in self.cases:
+            if case.id in seen:
+                raise ValueError(f"case id {case.id!r} appears twice; ids must be unique")
+            seen.add(case.id)
+        return self
+
+    def servers_for(self, case: Case) -> list[ServerName]:
+        """The servers a case's agent gets."""
+        return list(case.servers if case.servers is not None else self.servers)
+
+    def limits_for(self, case: Case) -> Limits:
+        """A case's limits."""
+        return case.limits or self.limits
+
+    def instructions_for(self, case: Case) -> str:
+        """A case's instructions."""
+        return case.instructions or self.instructions
+
+    def select(self, tags: Sequence[str] = (), ids: Sequence[str] = ()) -> Suite:
+        """The cases with any of `tags` and, if given, one of `ids` (a filtered copy)."""
+        cases = [
+            c
+            for c in self.cases
+            if (not tags or set(tags) & set(c.tags)) and (not ids or c.id in ids)
+        ]
+        if not cases:
+            raise ValueError(
+                f"No case of suite {self.name!r} matches tags {list(tags)} / ids {list(ids)}."
+            )
+        return self.model_copy(update={"cases": cases})
+
+
+CaseKind = Literal["yaml", "python"]

@@ -1,0 +1,331 @@
+"""The runner: k trials of every case, each in a fresh world, recorded as they finish.
+
+Trials run concurrently up to a limit. A trial that hits a limit (time, turns, tokens) is
+still scored. An infrastructure failure (model server down, MCP server that does not
+start) is retried and, if it persists, recorded as `error`, apart from task failures. A run
+is resumable: every finished trial is in the store, and running the same run id again
+skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+
+from .._errors import (
+    MaxTurnsExceeded,
+    ModelConnectionError,
+    ModelError,
+    ModelHTTPError,
+    RunError,
+    UsageError,
+)
+from ..agents import Agent
+from ..models import ModelClient, ModelSettings
+from ..store import Store
+from ..tools import MCPConnectionError, MCPToolset
+from ._case import Case, Suite
+from ._recording import finish_run, finished_trials, load_run, record_trial, start_run
+from ._report_terminal import Progress
+from ._results import CaseInfo, LimitHit, RunInfo, RunResults, ScoreResult, TrialResult
+from ._trial import TokenLimitHit, TrialContext, TrialRecorder
+from ._world import World, create_world
+
+__all__ = ["EvalOptions", "InfraError", "run_eval", "trial_seed"]
+
+
+class InfraError(Exception):
+    """Something outside the agent failed: the trial is retried, then recorded as `error`."""
+
+
+@dataclass(kw_only=True, slots=True)
+class EvalOptions:
+    """How to run an evaluation."""
+
+    trials: int = 1
+    """k: trials per case."""
+    concurrency: int = 4
+    """Trials running at once (each has its own world and server processes)."""
+    limiter: anyio.CapacityLimiter | None = None
+    """Share one limit between several runs (one per model); default: `concurrency`."""
+    attempts: int = 3
+    """Tries per trial when the infrastructure fails."""
+    retry_delay: float = 1.0
+    """Seconds before the first retry (doubling)."""
+    seed: int = 0
+    """Base seed; each trial's seed derives from it, the case and the trial index."""
+    temperature: float | None = None
+    """Sampling temperature for the agent (default: the model server's)."""
+    judge: ModelClient | None = None
+    """Model for rubric judges that name none."""
+    workdir: Path | None = None
+    """Where trial worlds are made (default: the system's temporary directory)."""
+    config: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Extra settings to record with the run."""
+
+
+def trial_seed(base: int, case_id: str, trial: int) -> int:
+    """A stable seed for one trial: the same base, case and index give the same seed."""
+    digest = hashlib.sha256(f"{base}:{case_id}:{trial}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _infra(exc: BaseException) -> bool:
+    inner = _leaves(exc)
+    if inner is not None:
+        return all(_infra(leaf) for leaf in inner)
+    if isinstance(exc, ModelHTTPError):
+        return exc.status_code >= 500 or exc.status_code == 429
+    return isinstance(exc, ModelConnectionError | MCPConnectionError | InfraError | OSError) or (
+        isinstance(exc, ModelError) and not isinstance(exc, ModelHTTPError)
+    )
+
+
+def _leaves(exc: BaseException) -> list[BaseException] | None:
+    """The exceptions inside a task group's exception group, or None for a plain one."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return None
+    return list(cast("BaseExceptionGroup[BaseException]", exc).exceptions)
+
+
+def _describe(exc: BaseException) -> str:
+    inner = _leaves(exc)
+    while inner is not None and len(inner) == 1:
+        exc = inner[0]
+        inner = _leaves(exc)
+    if isinstance(exc, InfraError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(kw_only=True, slots=True)
+class _Outcome:
+    output: str | None = None
+    error: str | None = None
+    limit_hit: LimitHit | None = None
+
+
+class _Runner:
+    def __init__(
+        self, suite: Suite, model: ModelClient, label: str, store: Store, options: EvalOptions
+    ) -> None:
+        self.suite, self.model, self.label = suite, model, label
+        self.store, self.options = store, options
+
+    async def agent_for(self, case: Case, servers: Sequence[MCPToolset], seed: int) -> Agent[Any]:
+        if self.suite.agent is not None:
+            made = self.suite.agent(self.model, servers, case)
+            return made if isinstance(made, Agent) else await made
+        settings = ModelSettings(seed=seed, temperature=self.options.temperature)
+        return Agent(
+            case.id,
+            self.model,
+            instructions=self.suite.instructions_for(case),
+            tools=list(servers),
+            max_turns=self.suite.limits_for(case).turns,
+            settings=settings,
+        )
+
+    async def attempt(self, run_id: str, case: Case, trial: int, attempt: int) -> TrialResult:
+        seed = trial_seed(self.options.seed, case.id, trial)
+        started = datetime.now(UTC)
+        with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
+            world = await create_world(case.setup, Path(tmp) / "world")
+            async with world.servers(self.suite.servers_for(case)) as servers:
+                tools = [t.definition for s in servers for t in await s.list_tools()]
+                limits = self.suite.limits_for(case)
+                recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
+                agent = await self.agent_for(case, servers, seed)
+                clock = time.perf_counter()
+                outcome = await self._run_agent(agent, case, recorder, limits.seconds)
+                latency = time.perf_counter() - clock
+            scores = await self._score(case, world, recorder, outcome)
+        passed = all(s.passed for s in scores)
+        return TrialResult(
+            run_id=run_id,
+            case_id=case.id,
+            trial=trial,
+            model=self.label,
+            seed=seed,
+            status="passed" if passed else "failed",
+            score=sum(s.value for s in scores) / len(scores),
+            scores=scores,
+            output=outcome.output,
+            error=outcome.error,
+            limit_hit=outcome.limit_hit,
+            input_tokens=recorder.input_tokens,
+            output_tokens=recorder.output_tokens,
+            latency_s=latency,
+            turns=recorder.turns,
+            attempts=attempt,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            protocol=recorder.protocol,
+            transcript=recorder.transcript(outcome.output),
+        )
+
+    async def _run_agent(
+        self, agent: Agent[Any], case: Case, recorder: TrialRecorder, seconds: float
+    ) -> _Outcome:
+        outcome = _Outcome()
+        with anyio.move_on_after(seconds) as scope:
+            try:
+                result = await agent.run(case.input, on_event=recorder.on_event)
+                output = result.output
+                outcome.output = output if isinstance(output, str) else str(output)
+            except MaxTurnsExceeded as exc:
+                outcome.limit_hit, outcome.error = "turns", str(exc)
+            except TokenLimitHit as exc:
+                outcome.limit_hit, outcome.error = "tokens", str(exc)
+            except RunError as exc:  # the agent's own failure: scored like any other
+                outcome.error = str(exc)
+            except Exception as exc:
+                if _infra(exc):
+                    raise InfraError(_describe(exc)) from exc
+                raise
+        if scope.cancelled_caught:
+            outcome.limit_hit = "time"
+            outcome.error = f"The trial ran out of time ({seconds:g} s) before a final answer."
+        return outcome
+
+    async def _score(
+        self, case: Case, world: World, recorder: TrialRecorder, outcome: _Outcome
+    ) -> list[ScoreResult]:
+        context = TrialContext(
+            case_id=case.id,
+            input=case.input,
+            output=outcome.output,
+            tool_calls=recorder.tool_calls,
+            messages=recorder.messages,
+            world=world,
+            limit_hit=outcome.limit_hit,
+            metadata=case.metadata,
+            judge=self.options.judge,
+        )
+        scores: list[ScoreResult] = []
+        for scorer in case.scorers:
+            try:
+                scores.append(await scorer.score(context))
+            except Exception as exc:  # a broken scorer fails the trial, visibly
+                scores.append(
+                    ScoreResult(
+                        name=scorer.name,
+                        value=0.0,
+                        passed=False,
+                        explanation=f"The scorer raised {type(exc).__name__}: {exc}",
+                    )
+                )
+        return scores
+
+    async def trial(self, run_id: str, case: Case, trial: int) -> TrialResult:
+        delay, failure = self.options.retry_delay, ""
+        started = datetime.now(UTC)
+        for attempt in range(1, self.options.attempts + 1):
+            started = datetime.now(UTC)
+            try:
+                return await self.attempt(run_id, case, trial, attempt)
+            except Exception as exc:
+                if not _infra(exc):
+                    raise
+                failure = _describe(exc)
+            if attempt < self.options.attempts:
+                await anyio.sleep(delay)
+                delay *= 2
+        return TrialResult(
+            run_id=run_id,
+            case_id=case.id,
+            trial=trial,
+            model=self.label,
+            seed=trial_seed(self.options.seed, case.id, trial),
+            status="error",
+            score=0.0,
+            error=f"Infrastructure failed on all {self.options.attempts} attempt(s): {failure}",
+            attempts=self.options.attempts,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+        )
+
+
+def _covey_version() -> str:
+    try:
+        return metadata.version("covey")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+async def run_eval(
+    suite: Suite,
+    model: ModelClient,
+    *,
+    store: Store,
+    run_id: str,
+    label: str,
+    options: EvalOptions | None = None,
+    progress: Progress | None = None,
+) -> RunResults:
+    """Run (or resume) an evaluation of `suite` on `model` and return everything recorded.
+
+    Trials already recorded under `run_id` (passed or failed) are skipped; trials that
+    ended in an infrastructure error are tried again.
+
+    Raises:
+        UsageError: bad options, or `run_id` names a run of another suite, model or k.
+    """
+    options = options or EvalOptions()
+    if options.trials < 1 or options.concurrency < 1 or options.attempts < 1:
+        raise UsageError("trials, concurrency and attempts must each be at least 1.")
+    info = RunInfo(
+        run_id=run_id,
+        suite=suite.name,
+        model=label,
+        trials_per_case=options.trials,
+        started_at=datetime.now(UTC),
+        config={
+            "concurrency": options.concurrency,
+            "seed": options.seed,
+            "temperature": options.temperature,
+            "covey": _covey_version(),
+            **options.config,
+        },
+    )
+    cases = [
+        CaseInfo(id=c.id, input=c.input, tags=c.tags, metadata=c.metadata) for c in suite.cases
+    ]
+    await start_run(store, info, cases)
+    done = await finished_trials(store, run_id)
+    todo = [
+        (case, index)
+        for case in suite.cases
+        for index in range(options.trials)
+        if (case.id, index) not in done
+    ]
+    runner = _Runner(suite, model, label, store, options)
+    limiter = options.limiter or anyio.CapacityLimiter(options.concurrency)
+    if progress is not None:
+        progress.start(len(todo))
+
+    async def one(case: Case, index: int) -> None:
+        async with limiter:
+            result = await runner.trial(run_id, case, index)
+        await record_trial(store, result)
+        if progress is not None:
+            progress.advance(result)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for case, index in todo:
+                group.start_soon(one, case, index)
+    finally:
+        if progress is not None:
+            progress.finish()
+    await finish_run(store, run_id, datetime.now(UTC))
+    return await load_run(store, run_id)

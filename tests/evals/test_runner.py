@@ -1,0 +1,92 @@
+"""The runner on the scripted model server: fresh worlds, real server processes, the store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from covey import ModelClient, ModelConfig
+from covey.evals._case import Limits, Suite
+from covey.evals._oracle import replay_policy
+from covey.evals._runner import EvalOptions, run_eval
+from covey.evals._suite_load import load_suite
+from covey.store import Store
+from covey.testing import ScriptedModelServer
+
+MINI = Path(__file__).parent / "suites" / "mini.yaml"
+
+
+@pytest.fixture
+def suite() -> Suite:
+    return load_suite(str(MINI))
+
+
+@asynccontextmanager
+async def replaying(suite: Suite, which: str) -> AsyncIterator[ModelClient]:
+    policy = replay_policy(suite, which)  # type: ignore[arg-type]
+    async with ScriptedModelServer(policy=policy) as server:
+        config = ModelConfig(base_url=server.base_url, model="scripted", max_retries=0)
+        async with ModelClient(config) as model:
+            yield model
+
+
+async def test_the_oracle_passes_every_case_in_fresh_worlds(suite: Suite, tmp_path: Path) -> None:
+    async with replaying(suite, "solution") as model, Store(f"sqlite:///{tmp_path}/s.db") as store:
+        options = EvalOptions(trials=2, concurrency=4, seed=7)
+        results = await run_eval(
+            suite, model, store=store, run_id="r1", label="oracle", options=options
+        )
+    assert len(results.trials) == len(suite.cases) * 2
+    failed = [(t.case_id, t.scores) for t in results.trials if t.status != "passed"]
+    assert failed == []
+    assert {t.protocol.tool_calls for t in results.trials} == {1}
+    assert all(t.protocol.valid_tool_name_rate == 1.0 for t in results.trials)
+    assert all(t.protocol.schema_valid_argument_rate == 1.0 for t in results.trials)
+    seeds = {(t.case_id, t.trial): t.seed for t in results.trials}
+    assert len(set(seeds.values())) == len(seeds)  # each trial its own, recorded seed
+    transcript = next(t for t in results.trials if t.case_id == "files-launch-code").transcript
+    assert [m["role"] for m in transcript] == ["system", "user", "assistant", "tool", "assistant"]
+    assert "4471" in transcript[3]["content"]  # the file really was read by the server
+    assert results.run.finished_at is not None
+
+
+async def test_one_mistake_per_case_fails_every_case(suite: Suite, tmp_path: Path) -> None:
+    async with replaying(suite, "mistake") as model, Store(f"sqlite:///{tmp_path}/s.db") as store:
+        results = await run_eval(suite, model, store=store, run_id="r2", label="mistake")
+    assert sorted(t.case_id for t in results.trials if t.status == "failed") == sorted(
+        c.id for c in suite.cases
+    )
+    colour = next(t for t in results.trials if t.case_id == "memory-colour")
+    assert "teal" in colour.scores[0].explanation and "blue" in colour.scores[0].explanation
+
+
+async def test_a_trial_that_hits_its_turn_limit_is_still_scored(
+    suite: Suite, tmp_path: Path
+) -> None:
+    tight = suite.select(ids=["calc-multiply"]).model_copy(update={"limits": Limits(turns=1)})
+    async with replaying(tight, "solution") as model, Store(f"sqlite:///{tmp_path}/s.db") as store:
+        results = await run_eval(tight, model, store=store, run_id="r3", label="oracle")
+    (trial,) = results.trials
+    assert trial.limit_hit == "turns" and trial.status == "failed"
+    assert trial.scores and "no final answer" in trial.scores[0].explanation
+    assert trial.turns == 1 and trial.protocol.tool_calls == 1
+
+
+async def test_a_model_server_that_is_down_is_an_infrastructure_error(
+    suite: Suite, tmp_path: Path
+) -> None:
+    from tests.servers.conftest import free_port
+
+    config = ModelConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", model="gone", max_retries=0)
+    quick = suite.select(ids=["calc-multiply"])
+    async with ModelClient(config) as model, Store(f"sqlite:///{tmp_path}/s.db") as store:
+        options = EvalOptions(attempts=2, retry_delay=0.01)
+        results = await run_eval(
+            quick, model, store=store, run_id="r4", label="gone", options=options
+        )
+    (trial,) = results.trials
+    assert trial.status == "error" and trial.attempts == 2
+    assert trial.error is not None and "ModelConnectionError" in trial.error
