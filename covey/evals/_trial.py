@@ -75,7 +75,8 @@ class TokenLimitHit(Exception):
 
 
 def _text_of(message: Message) -> dict[str, Any]:
-    data: dict[str, Any] = {"role": type(message).__name__.removesuffix("Message").lower()}
+    role = type(message).__name__.removesuffix("Message").removesuffix("Result").lower()
+    data: dict[str, Any] = {"role": role}
     for key in ("content", "name", "tool_call_id", "is_error"):
         value = getattr(message, key, None)
         if value not in (None, "", False):

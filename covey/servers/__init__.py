@@ -15,5 +15,6 @@ SERVERS: dict[str, str] = {
     "calc": "covey.servers.calc",
     "time": "covey.servers.time",
     "memory": "covey.servers.memory",
+    "sql": "covey.servers.sql",
 }
 """Server name -> module path; `covey serve NAME` calls that module's `main(argv)`."""
