@@ -2,8 +2,10 @@
 
 from ._agent import Agent, AgentStream, RunResult
 from ._checkpoint_memory import MemoryCheckpointer
+from ._context import Compaction, ContextBudget
 from ._events import (
     AgentEvent,
+    ContextCompacted,
     ErrorOccurred,
     ModelRequestStarted,
     ModelResponded,
@@ -97,6 +99,9 @@ __all__ = [
     "ModelResponded",
     "ReasoningChunk",
     "RetryScheduled",
+    "ContextCompacted",
+    "ContextBudget",
+    "Compaction",
     "RunFinished",
     "RunResult",
     "RunStarted",

@@ -22,6 +22,7 @@ from ..models import (
     UserMessage,
 )
 from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
+from ._context import ContextBudget
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._output import OutputPlan, plan_output
 from ._run import AgentRun
@@ -81,6 +82,7 @@ class Agent(Generic[OutputT]):
         approve: Approval | None = None,
         settings: ModelSettings | None = None,
         tool_choice: ToolChoice | Callable[[int], ToolChoice] = "auto",
+        context: ContextBudget | None = None,
     ) -> None:
         """Create an agent.
 
@@ -99,6 +101,8 @@ class Agent(Generic[OutputT]):
             settings: sampling settings for every model call.
             tool_choice: `auto`, `none`, `required`, a tool name, or a function of the turn
                 number giving one of those (e.g. force a tool on turn 1 for small models).
+            context: keeps the conversation within a token budget by summarising older
+                turns (never splitting a tool call from its result).
         """
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
@@ -125,6 +129,7 @@ class Agent(Generic[OutputT]):
         self.approve = approve
         self.settings = settings
         self.tool_choice = tool_choice
+        self.context = context
 
     def output_plan(self, *, has_tools: bool, native_tools: bool) -> OutputPlan:
         """How this agent gets structured output from a server like this one."""

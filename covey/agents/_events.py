@@ -18,6 +18,7 @@ __all__ = [
     "ToolStarted",
     "ToolFinished",
     "RetryScheduled",
+    "ContextCompacted",
     "ErrorOccurred",
     "RunFinished",
     "AgentEvent",
@@ -127,6 +128,18 @@ class RetryScheduled:
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
+class ContextCompacted:
+    """Older turns were summarised to keep the conversation within the agent's budget."""
+
+    agent: str
+    """Agent name."""
+    tokens_before: int
+    tokens_after: int
+    summarized_messages: int
+    """Messages the summary replaced."""
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
 class ErrorOccurred:
     """The run failed; the exception is raised after this event."""
 
@@ -160,6 +173,7 @@ AgentEvent = (
     | ProgressUpdate
     | ServerLogMessage
     | RetryScheduled
+    | ContextCompacted
     | ErrorOccurred
     | RunFinished
 )

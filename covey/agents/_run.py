@@ -26,6 +26,7 @@ from ..models import (
 from ..tools import RunContext, ToolResult, Toolset
 from ._events import (
     AgentEvent,
+    ContextCompacted,
     ModelRequestStarted,
     ModelResponded,
     ReasoningChunk,
@@ -71,6 +72,7 @@ class AgentRun:
         for turn in range(1, agent.max_turns + 1):
             if not static or box is None:
                 box = await ToolBox.gather(sources)  # toolsets may change between turns
+            await self._fit_context()
             response = await self._model_turn(turn, box, plan)
             output = await self._after_response(response, box, plan)
             if output is not _CONTINUE:
@@ -81,6 +83,22 @@ class AgentRun:
             agent=agent.name,
             messages=self.messages,
         )
+
+    async def _fit_context(self) -> None:
+        budget = self.agent.context
+        if budget is None:
+            return
+        fitted, done = await budget.fit(self.messages, self.agent.model)
+        if done is not None:
+            self.messages[:] = fitted
+            await self.emit(
+                ContextCompacted(
+                    agent=self.agent.name,
+                    tokens_before=done.tokens_before,
+                    tokens_after=done.tokens_after,
+                    summarized_messages=done.summarized_messages,
+                )
+            )
 
     async def _model_turn(self, turn: int, box: ToolBox, plan: OutputPlan) -> ModelResponse:
         agent = self.agent

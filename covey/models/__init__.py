@@ -12,6 +12,7 @@ from ._messages import (
 )
 from ._probe import Capabilities, StructuredOutput
 from ._retry import RetryInfo
+from ._tokens import Tokenizer, TokenMethod
 from ._types import (
     FinishReason,
     MalformedToolCall,
@@ -27,6 +28,8 @@ from ._types import (
 )
 
 __all__ = [
+    "Tokenizer",
+    "TokenMethod",
     "AssistantMessage",
     "Capabilities",
     "EmbeddedModel",

@@ -1,4 +1,8 @@
-"""Deterministic `/v1/embeddings`: a hashed bag of words, so similar texts get similar vectors."""
+"""Deterministic `/v1/embeddings` and llama.cpp's `/tokenize` for the scripted server.
+
+Embeddings are a hashed bag of words, so similar texts get similar vectors; tokens are one
+per word, as the scripted server's usage counts them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ import hashlib
 import json
 import math
 import struct
+import zlib
 from typing import Any, cast
 
 from ._http import Response, json_response
-from ._replies import words
+from ._replies import error_response, words
 from ._script import ChatRequest
 
-__all__ = ["embed_text", "embeddings_response"]
+__all__ = ["embed_text", "embeddings_response", "tokenize_response"]
 
 
 def embed_text(text: str, dimensions: int) -> list[float]:
@@ -47,3 +52,16 @@ def embeddings_response(chat: ChatRequest, *, dimensions: int, model: str) -> Re
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     name = chat.body.get("model") or model
     return json_response({"object": "list", "data": data, "model": name, "usage": usage})
+
+
+def tokenize_response(body: bytes) -> Response:
+    """llama.cpp's `/tokenize`: `{"content": text}` -> `{"tokens": [...]}`, a token per word."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return error_response(400, "The request body is not valid JSON.")
+    content: object = cast(dict[str, Any], data).get("content") if isinstance(data, dict) else None
+    if not isinstance(content, str):
+        return error_response(400, 'Send {"content": "text"} to /tokenize.')
+    tokens = [zlib.crc32(word.encode()) % 32000 for word in content.split()]
+    return json_response({"tokens": tokens})

@@ -15,7 +15,7 @@ import anyio
 import anyio.abc
 
 from .._errors import UsageError
-from ._embeddings import embed_text, embeddings_response
+from ._embeddings import embed_text, embeddings_response, tokenize_response
 from ._http import (
     MAX_BODY,
     HttpRequest,
@@ -83,6 +83,7 @@ class ScriptedModelServer:
         allow_unused: bool = False,
         embedding_dim: int = 64,
         max_body: int = MAX_BODY,
+        tokenizer: bool = True,
     ) -> None:
         """Set up the server; it starts listening in `async with`.
 
@@ -98,6 +99,8 @@ class ScriptedModelServer:
             allow_unused: Do not fail when scripted steps are left over.
             embedding_dim: Length of the vectors `/v1/embeddings` returns.
             max_body: Largest request body accepted, in bytes.
+            tokenizer: Serve llama.cpp's `POST /tokenize` (one token per word); False
+                makes clients fall back to estimating.
         """
         if script and policy is not None:
             raise UsageError("Give ScriptedModelServer a script or a policy, not both.")
@@ -117,6 +120,7 @@ class ScriptedModelServer:
         self._response_formats = frozenset(response_formats)
         self._allow_unused = allow_unused
         self._embedding_dim = embedding_dim
+        self._tokenizer = tokenizer
         self._errors: list[str] = []
         self._cause: BaseException | None = None
         self._stack: AsyncExitStack | None = None
@@ -180,6 +184,8 @@ class ScriptedModelServer:
             if method != "GET":
                 return error_response(405, f"Use GET for {path}, not {method}.")
             return self._models()
+        if path == "/tokenize" and self._tokenizer and method == "POST":
+            return tokenize_response(request.body)
         if not path.endswith(("/chat/completions", "/embeddings")):
             return error_response(404, f"No route for {method} {path}.")
         if method != "POST":

@@ -100,6 +100,18 @@ async def test_a_json_answer_that_validates(model: ModelClient) -> None:
     assert isinstance(answer.capital, str)
 
 
+async def test_the_embedded_server_counts_tokens_with_its_own_tokenizer(
+    model: ModelClient,
+) -> None:
+    from covey.models import Tokenizer
+
+    tokens = Tokenizer(model)
+    short = await tokens.count_text("Hello")
+    longer = await tokens.count_text("Hello, world. " * 20)
+    assert tokens.method == "extras"  # llama-cpp-python's /extras/tokenize/count
+    assert 1 <= short <= 3 and 40 <= longer <= 120
+
+
 async def test_covey_model_serve_prints_the_url_and_stops_on_ctrl_c() -> None:
     command = [sys.executable, "-m", "covey.cli", "model", "serve", "--n-ctx", "512"]
     async with await anyio.open_process(command) as process:
