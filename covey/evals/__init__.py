@@ -10,6 +10,7 @@ Example:
 
 from ._case import AgentFactory, Case, Limits, Step, Suite
 from ._check import SuiteCheck, check_suite
+from ._judge import JudgeScorer
 from ._results import (
     CaseInfo,
     LimitHit,
@@ -31,6 +32,9 @@ from ._scorers_output import (
     RegexScorer,
     ScorerBase,
 )
+from ._scorers_python import FunctionScorer, PythonScorer, scorer
+from ._scorers_state import FileScorer, MemoryScorer, SQLScorer
+from ._scorers_trajectory import ToolCalledScorer, ToolErrorsScorer, ToolSequenceScorer
 from ._suite_load import load_suite, suite_schema
 from ._trial import Scorer, ToolCallRecord, TrialContext
 from ._world import MemorySeed, RelationSeed, ServerName, World, WorldSetup, create_world
@@ -65,6 +69,16 @@ __all__ = [
     "RegexScorer",
     "JSONScorer",
     "NumberScorer",
+    "FileScorer",
+    "SQLScorer",
+    "MemoryScorer",
+    "ToolCalledScorer",
+    "ToolSequenceScorer",
+    "ToolErrorsScorer",
+    "JudgeScorer",
+    "PythonScorer",
+    "FunctionScorer",
+    "scorer",
     "CaseInfo",
     "LimitHit",
     "ProtocolStats",

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ._judge import JudgeScorer
 from ._scorers_output import (
     ContainsScorer,
     ExactScorer,
@@ -14,11 +15,27 @@ from ._scorers_output import (
     NumberScorer,
     RegexScorer,
 )
+from ._scorers_python import PythonScorer
+from ._scorers_state import FileScorer, MemoryScorer, SQLScorer
+from ._scorers_trajectory import ToolCalledScorer, ToolErrorsScorer, ToolSequenceScorer
 
 __all__ = ["ScorerSpec"]
 
 ScorerSpec = Annotated[
-    ExactScorer | NormalizedScorer | ContainsScorer | RegexScorer | JSONScorer | NumberScorer,
+    ExactScorer
+    | NormalizedScorer
+    | ContainsScorer
+    | RegexScorer
+    | JSONScorer
+    | NumberScorer
+    | FileScorer
+    | SQLScorer
+    | MemoryScorer
+    | ToolCalledScorer
+    | ToolSequenceScorer
+    | ToolErrorsScorer
+    | JudgeScorer
+    | PythonScorer,
     Field(discriminator="type"),
 ]
 """A built-in scorer as written in a suite: `{type: contains, value: "42"}`."""

@@ -75,11 +75,11 @@ class ExactScorer(ScorerBase):
         """Compare exactly."""
         if trial.output is None:
             return _no_answer(self)
-        found = trial.output.strip()
+        found, expected = trial.output.strip(), self.value.strip()
         return self.verdict(
-            found == self.value,
-            f"Expected exactly {shown(self.value)}, got {shown(found)}.",
-            expected=self.value,
+            found == expected,
+            f"Expected exactly {shown(expected)}, got {shown(found)}.",
+            expected=expected,
             actual=found,
         )
 
