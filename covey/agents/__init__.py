@@ -10,6 +10,7 @@ from ._events import (
     ModelRequestStarted,
     ModelResponded,
     ReasoningChunk,
+    Reflected,
     RetryScheduled,
     RunFinished,
     RunStarted,
@@ -49,6 +50,7 @@ from ._patterns import (
     pipeline,
     supervisor,
 )
+from ._reflection import Critique, Reflection
 from ._stream import EventStream
 from ._toolbox import Approval, ToolSource
 
@@ -100,6 +102,9 @@ __all__ = [
     "ReasoningChunk",
     "RetryScheduled",
     "ContextCompacted",
+    "Reflected",
+    "Reflection",
+    "Critique",
     "ContextBudget",
     "Compaction",
     "RunFinished",

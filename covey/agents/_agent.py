@@ -25,6 +25,7 @@ from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Tool
 from ._context import ContextBudget
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._output import OutputPlan, plan_output
+from ._reflection import Reflection, reflect
 from ._run import AgentRun
 from ._stream import EventStream
 from ._toolbox import Approval, ToolSource, as_sources
@@ -83,6 +84,7 @@ class Agent(Generic[OutputT]):
         settings: ModelSettings | None = None,
         tool_choice: ToolChoice | Callable[[int], ToolChoice] = "auto",
         context: ContextBudget | None = None,
+        reflection: Reflection | None = None,
     ) -> None:
         """Create an agent.
 
@@ -103,6 +105,8 @@ class Agent(Generic[OutputT]):
                 number giving one of those (e.g. force a tool on turn 1 for small models).
             context: keeps the conversation within a token budget by summarising older
                 turns (never splitting a tool call from its result).
+            reflection: critique-and-revise: a critic checks each final answer against
+                criteria and the agent revises until they pass or a round limit.
         """
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
@@ -130,6 +134,7 @@ class Agent(Generic[OutputT]):
         self.settings = settings
         self.tool_choice = tool_choice
         self.context = context
+        self.reflection = reflection
 
     def output_plan(self, *, has_tools: bool, native_tools: bool) -> OutputPlan:
         """How this agent gets structured output from a server like this one."""
@@ -155,6 +160,44 @@ class Agent(Generic[OutputT]):
         return messages, RunContext(deps=deps, agent=self.name, run_id=run_id, on_event=sink)
 
     async def _execute(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        history: Sequence[Message],
+        deps: object,
+        emit: Any,
+        sink: ToolEventSink | None,
+        stream_model: bool,
+        approve: Approval | None = None,
+    ) -> RunResult[OutputT]:
+        first = await self._once(
+            prompt,
+            history=history,
+            deps=deps,
+            emit=emit,
+            sink=sink,
+            stream_model=stream_model,
+            approve=approve,
+        )
+        if self.reflection is None:
+            return first
+
+        async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
+            return await self._once(
+                again,
+                history=before,
+                deps=deps,
+                emit=emit,
+                sink=sink,
+                stream_model=stream_model,
+                approve=approve,
+            )
+
+        task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
+        revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
+        return revised
+
+    async def _once(
         self,
         prompt: str | Sequence[Message],
         *,
@@ -261,3 +304,10 @@ class Agent(Generic[OutputT]):
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r})"
+
+
+def _last_user_text(messages: Sequence[Message]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, UserMessage):
+            return message.content
+    return ""

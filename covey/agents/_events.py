@@ -19,6 +19,7 @@ __all__ = [
     "ToolFinished",
     "RetryScheduled",
     "ContextCompacted",
+    "Reflected",
     "ErrorOccurred",
     "RunFinished",
     "AgentEvent",
@@ -140,6 +141,20 @@ class ContextCompacted:
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
+class Reflected:
+    """A critic checked a draft against the agent's reflection criteria."""
+
+    agent: str
+    """Agent name."""
+    round: int
+    """1 for the first draft, 2 for the first revision, ..."""
+    passed: bool
+    """Whether every criterion held."""
+    failed_criteria: tuple[str, ...] = ()
+    feedback: str = ""
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
 class ErrorOccurred:
     """The run failed; the exception is raised after this event."""
 
@@ -174,6 +189,7 @@ AgentEvent = (
     | ServerLogMessage
     | RetryScheduled
     | ContextCompacted
+    | Reflected
     | ErrorOccurred
     | RunFinished
 )
