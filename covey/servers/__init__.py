@@ -16,5 +16,6 @@ SERVERS: dict[str, str] = {
     "time": "covey.servers.time",
     "memory": "covey.servers.memory",
     "sql": "covey.servers.sql",
+    "fetch": "covey.servers.fetch",
 }
 """Server name -> module path; `covey serve NAME` calls that module's `main(argv)`."""

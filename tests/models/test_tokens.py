@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from covey import ModelClient, ModelConfig
-from covey.models import AssistantMessage, ToolCall, Tokenizer, UserMessage
+from covey.models import AssistantMessage, Tokenizer, ToolCall, UserMessage
 from covey.testing import ScriptedModelServer
 
 
