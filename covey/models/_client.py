@@ -142,6 +142,34 @@ class ModelClient:
                 self._model = page.data[0].id
         return self._model
 
+    async def embed(self, texts: Sequence[str], *, model: str | None = None) -> list[list[float]]:
+        """Vectors for `texts` from the server's `/v1/embeddings` (llama.cpp, vLLM, ...).
+
+        Args:
+            texts: What to embed (one vector each, in order).
+            model: The embedding model (default: this client's model).
+
+        Raises:
+            ModelError: the server failed or has no embeddings endpoint (after retries).
+        """
+        if not texts:
+            return []
+        name = model or await self.model_name()
+
+        async def create() -> Any:
+            return await self._openai.embeddings.create(
+                model=name, input=list(texts), encoding_format="float"
+            )
+
+        page = await call_with_retries(create, self.config)
+        ordered = sorted(page.data, key=lambda item: item.index)
+        if len(ordered) != len(texts):
+            raise ModelResponseError(
+                f"The embeddings endpoint at {self.config.base_url} returned {len(ordered)} "
+                f"vectors for {len(texts)} texts: check that model {name!r} embeds."
+            )
+        return [list(map(float, item.embedding)) for item in ordered]
+
     async def capabilities(self) -> Capabilities:
         """What the endpoint accepts; probed once, then cached."""
         if self._capabilities is not None:

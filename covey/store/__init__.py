@@ -21,6 +21,7 @@ from ._knowledge import (
     Relation,
 )
 from ._knowledge_tables import MEMORY
+from ._memories import Embedder, LongTermMemory, Memory
 from ._migrations import Component, Migration
 from ._ops import FieldOp, FieldOpLike, OpName, apply_ops
 from ._tables import CHECKPOINTS
@@ -41,6 +42,9 @@ __all__ = [
     "ObservationsAdded",
     "EntityNotFound",
     "MEMORY",
+    "LongTermMemory",
+    "Memory",
+    "Embedder",
     "FieldOp",
     "FieldOpLike",
     "OpName",

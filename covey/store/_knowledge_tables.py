@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from ._migrations import Component, Migration
 
-__all__ = ["MEMORY", "entities", "observations", "relations", "FTS_TABLE", "PG_TEXT_CONFIG"]
+__all__ = [
+    "MEMORY",
+    "entities",
+    "observations",
+    "relations",
+    "vectors",
+    "FTS_TABLE",
+    "PG_TEXT_CONFIG",
+]
 
 metadata = sa.MetaData()
 
@@ -73,6 +81,20 @@ relations = sa.Table(
 
 sa.Index("ix_covey_memory_relations_target", relations.c.namespace, relations.c.target)
 
+vectors = sa.Table(
+    "covey_memory_vectors",
+    metadata,
+    sa.Column(
+        "observation_id",
+        sa.Integer,
+        sa.ForeignKey("covey_memory_observations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("namespace", sa.String, nullable=False, index=True),
+    sa.Column("model", sa.String, nullable=False),  # which embedding model made it
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
+)
+
 _SQLITE_FTS = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
     "content, content='covey_memory_observations', content_rowid='id', "
@@ -110,6 +132,10 @@ def _v1(conn: sa.Connection) -> None:
         conn.execute(sa.text(statement))
 
 
+def _v2(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[vectors])
+
+
 MEMORY = Component(
     name="memory",
     migrations=(
@@ -118,6 +144,7 @@ MEMORY = Component(
             description="knowledge graph: entities, observations (full-text indexed), relations",
             apply=_v1,
         ),
+        Migration(version=2, description="embedding vectors of observations", apply=_v2),
     ),
 )
 """The component that `KnowledgeGraph` migrates on first use."""

@@ -1,0 +1,96 @@
+"""Long-term memory on SQLite and PostgreSQL: ranked recall, vectors, namespaces, sharing."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import pytest
+
+from covey import ModelClient, ModelConfig, UsageError
+from covey.store import KnowledgeGraph, LongTermMemory, Store
+from covey.testing import ScriptedModelServer
+
+from ..servers.conftest import errlog, stdio_client_for
+from .conftest import Backend, backend, store
+
+__all__ = ["backend", "errlog", "store"]  # fixtures, imported for pytest
+
+UNRELATED = [
+    "The office coffee machine was repaired on Tuesday",
+    "Quarterly revenue grew by four percent",
+    "The team offsite is planned for the mountains",
+    "Printer paper is stored in the second cabinet",
+    "Parking passes renew every January",
+    "The wifi password changes monthly",
+    "Lunch orders close at eleven",
+    "The fire drill happens each spring",
+]
+TOPIC = "Ada prefers answers shorter than three sentences"
+
+
+async def test_recall_ranks_the_memory_on_the_topic_first(store: Store) -> None:
+    memory = LongTermMemory(store, "agent:librarian")
+    for text in UNRELATED:
+        await memory.remember(text)
+    topic = await memory.remember(TOPIC, about="Ada", metadata={"source": "chat"})
+    found = await memory.recall("How long should answers for Ada be?", limit=3)
+    assert found[0].id == topic.id and found[0].about == "Ada"
+    assert found[0].metadata == {"source": "chat"} and found[0].score > 0
+    assert all(m.text in UNRELATED for m in found[1:])
+
+
+async def test_vectors_rank_too_and_fuse_with_full_text(store: Store) -> None:
+    async with ScriptedModelServer() as server:
+        config = ModelConfig(base_url=server.base_url, model="embedder", max_retries=0)
+        async with ModelClient(config) as model:
+            memory = LongTermMemory(store, "team", embedder=model, embedding_model="scripted")
+            for text in UNRELATED:
+                await memory.remember(text)
+            topic = await memory.remember(TOPIC, about="Ada")
+            by_vector = await memory.recall("Ada prefers short answers", mode="vector", limit=3)
+            hybrid = await memory.recall("Ada prefers short answers", limit=3)
+            text_only = LongTermMemory(store, "team")
+            with pytest.raises(UsageError, match="needs LongTermMemory"):
+                await text_only.recall("x", mode="vector")
+    assert by_vector[0].id == topic.id
+    assert hybrid[0].id == topic.id and hybrid[0].score > by_vector[0].score / 2
+
+
+async def test_namespaces_isolate_and_update_and_forget_work(store: Store) -> None:
+    mine, theirs = LongTermMemory(store, "user:ada"), LongTermMemory(store, "user:bob")
+    kept = await mine.remember("Ada's locker code is 4471")
+    again = await mine.remember("Ada's locker code is 4471", metadata={"checked": True})
+    assert again.id == kept.id and again.metadata == {"checked": True}  # kept once
+    assert await theirs.recall("locker code") == []
+    assert await theirs.forget(kept.id) is False  # not theirs to forget
+    changed = await mine.update(kept.id, text="Ada's locker code is 9090")
+    assert [m.text for m in await mine.recall("locker")] == ["Ada's locker code is 9090"]
+    assert changed.updated_at >= kept.updated_at
+    assert await mine.forget(kept.id) is True
+    assert await mine.recall("locker") == []
+    with pytest.raises(UsageError, match="No memory"):
+        await mine.update(kept.id, text="x")
+
+
+async def test_what_an_agent_remembers_the_memory_server_shows_and_the_reverse(
+    backend: Backend, errlog: IO[str]
+) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("the memory server takes a URL without a schema; SQLite covers this path")
+    async with backend.store() as opened:
+        memory = LongTermMemory(opened, "default")
+        await memory.remember("The launch window opens on 14 March", about="Launch")
+    args = ["--db", backend.url]
+    async with stdio_client_for("covey.servers.memory", *args, errlog=errlog) as client:
+        found = await client.call_tool("search_nodes", {"query": "launch window"})
+        ada = {"name": "Ada", "entityType": "person", "observations": ["likes tea"]}
+        await client.call_tool("create_entities", {"entities": [ada]})
+    assert found.structured_content is not None
+    assert found.structured_content["entities"][0]["observations"] == [
+        "The launch window opens on 14 March"
+    ]
+    async with backend.store() as opened:
+        recalled = await LongTermMemory(opened).recall("what does Ada like to drink? tea")
+        graph = await KnowledgeGraph(opened).open(["Launch"])
+    assert recalled[0].text == "likes tea" and recalled[0].about == "Ada"
+    assert graph.entities[0].entity_type == "topic"
