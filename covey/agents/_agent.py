@@ -21,9 +21,11 @@ from ..models import (
     Usage,
     UserMessage,
 )
+from ..store import LongTermMemory
 from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ._context import ContextBudget
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
+from ._memory import memory_tools, with_memories
 from ._output import OutputPlan, plan_output
 from ._reflection import Reflection, reflect
 from ._run import AgentRun
@@ -85,6 +87,8 @@ class Agent(Generic[OutputT]):
         tool_choice: ToolChoice | Callable[[int], ToolChoice] = "auto",
         context: ContextBudget | None = None,
         reflection: Reflection | None = None,
+        memory: LongTermMemory | None = None,
+        recall_into_prompt: int = 0,
     ) -> None:
         """Create an agent.
 
@@ -107,6 +111,9 @@ class Agent(Generic[OutputT]):
                 turns (never splitting a tool call from its result).
             reflection: critique-and-revise: a critic checks each final answer against
                 criteria and the agent revises until they pass or a round limit.
+            memory: long-term memory; the agent gets `remember` and `recall` tools over it.
+            recall_into_prompt: also put this many memories most relevant to each task in
+                the instructions before the run (0: none).
         """
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
@@ -135,6 +142,14 @@ class Agent(Generic[OutputT]):
         self.tool_choice = tool_choice
         self.context = context
         self.reflection = reflection
+        self.memory = memory
+        self.recall_into_prompt = recall_into_prompt
+        if memory is not None:
+            self.tool_sources.extend(memory_tools(memory))
+        elif recall_into_prompt:
+            raise UsageError(
+                f"Agent {name!r}: recall_into_prompt needs memory=LongTermMemory(...)."
+            )
 
     def output_plan(self, *, has_tools: bool, native_tools: bool) -> OutputPlan:
         """How this agent gets structured output from a server like this one."""
@@ -209,6 +224,9 @@ class Agent(Generic[OutputT]):
         approve: Approval | None = None,
     ) -> RunResult[OutputT]:
         messages, context = self._start(prompt, history, deps, sink)
+        if self.memory is not None and self.recall_into_prompt:
+            task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
+            messages = await with_memories(messages, self.memory, task, self.recall_into_prompt)
         await emit(RunStarted(agent=self.name, run_id=context.run_id))
         run = AgentRun(
             agent=self,

@@ -1,0 +1,62 @@
+"""Long-term memory for agents: `remember` and `recall` tools, and memories in the prompt.
+
+`Agent(..., memory=LongTermMemory(store, "user:ada"))` gives the agent the two tools; with
+`recall_into_prompt=k` the k memories most relevant to each task are also placed in its
+instructions before the run. Agents of one team share memory by sharing a namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..models import Message, SystemMessage
+from ..store import LongTermMemory
+from ..tools import FunctionTool, Tool
+
+__all__ = ["memory_tools", "with_memories"]
+
+MEMORIES_HEADER = "\n\nRelevant memories from earlier runs:\n"
+
+
+def memory_tools(memory: LongTermMemory) -> list[Tool]:
+    """The `remember` and `recall` tools over `memory`."""
+
+    async def remember(fact: str, about: str = "notes") -> str:
+        """Keep a fact for later runs (a preference, a decision, something learned).
+
+        Args:
+            fact: The fact, as one self-contained sentence.
+            about: Who or what it is about, e.g. a person's name (default: notes).
+        """
+        kept = await memory.remember(fact, about=about)
+        return f"Remembered (memory {kept.id}, about {kept.about})."
+
+    async def recall(query: str, limit: int = 5) -> str:
+        """Look up facts kept in earlier runs.
+
+        Args:
+            query: What to look for, in a few words.
+            limit: At most this many memories (1-20).
+        """
+        found = await memory.recall(query, limit=max(1, min(limit, 20)))
+        if not found:
+            return "No memories match."
+        return "\n".join(f"- {m.text} (about {m.about})" for m in found)
+
+    return [FunctionTool(remember), FunctionTool(recall)]
+
+
+async def with_memories(
+    messages: Sequence[Message], memory: LongTermMemory, task: str, limit: int
+) -> list[Message]:
+    """The messages with the memories most relevant to `task` added to the instructions."""
+    found = await memory.recall(task, limit=limit) if task.strip() else []
+    if not found:
+        return list(messages)
+    listed = MEMORIES_HEADER + "\n".join(f"- {m.text} (about {m.about})" for m in found)
+    result = list(messages)
+    if result and isinstance(result[0], SystemMessage):
+        result[0] = SystemMessage(content=result[0].content + listed)
+    else:
+        result.insert(0, SystemMessage(content=listed.strip()))
+    return result
