@@ -55,6 +55,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base seed of the trials")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     parser.add_argument("--judge", metavar="URL#NAME", help="model for rubric judges")
+    parser.add_argument(
+        "--reflect",
+        action="store_true",
+        help="run each case's trials in order; after a failure the model writes a lesson "
+        "that later trials get in their instructions (the report shows success by trial)",
+    )
     parser.add_argument("--run-id", help="record under this id (resumes it if unfinished)")
     parser.add_argument("--new", action="store_true", help="start a new run, never resume")
     parser.add_argument("--db", metavar="URL", help="store URL (default: $COVEY_DB)")
@@ -106,6 +112,7 @@ def _fingerprint(suite: Suite, args: argparse.Namespace) -> str:
         "cases": [c.model_dump(mode="json", exclude={"scorers"}) for c in suite.cases],
         "seed": args.seed,
         "temperature": args.temperature,
+        "reflect": args.reflect,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
@@ -169,6 +176,7 @@ async def _evaluate(args: argparse.Namespace, suite: Suite) -> list[RunResults]:
                         seed=args.seed,
                         temperature=args.temperature,
                         judge=judge,
+                        reflect=args.reflect,
                     )
                     run = await run_eval(
                         suite,

@@ -54,6 +54,17 @@ def _protocol(p: ProtocolStats) -> str:
     )
 
 
+def _by_trial(summary: RunSummary) -> list[str]:
+    """Success by trial index, when there are several: learning across trials shows here."""
+    if len(summary.by_trial_index) < 2:
+        return []
+    cells = [
+        f"#{index + 1} {fmt.percent(p.rate) if p else '-'}"
+        for index, p in enumerate(summary.by_trial_index)
+    ]
+    return ["By trial  " + "  ".join(cells)]
+
+
 def format_summary(summary: RunSummary, *, width: int = WIDTH) -> str:
     """The run's summary as aligned plain text no wider than `width` columns.
 
@@ -65,6 +76,7 @@ def format_summary(summary: RunSummary, *, width: int = WIDTH) -> str:
         f"Run {run.run_id}  suite {run.suite}  model {run.model}  "
         f"{run.trials_per_case} trials per case",
         *_headline(summary.overall, summary.ks, summary.currency),
+        *_by_trial(summary),
         "",
     ]
     rows: list[list[str]] = []

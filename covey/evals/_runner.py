@@ -34,6 +34,7 @@ from ..models import ModelClient, ModelSettings
 from ..store import Store
 from ..tools import MCPConnectionError, MCPToolset
 from ._case import Case, Suite
+from ._lessons import Lessons, with_lessons
 from ._recording import finish_run, finished_trials, load_run, record_trial, start_run
 from ._report_terminal import Progress
 from ._results import CaseInfo, LimitHit, RunInfo, RunResults, ScoreResult, TrialResult
@@ -67,6 +68,9 @@ class EvalOptions:
     """Sampling temperature for the agent (default: the model server's)."""
     judge: ModelClient | None = None
     """Model for rubric judges that name none."""
+    reflect: bool = False
+    """Run each case's trials in order; after a failure the model writes a lesson that
+    later trials of matching tasks get in their instructions (see `_lessons`)."""
     workdir: Path | None = None
     """Where trial worlds are made (default: the system's temporary directory)."""
     config: dict[str, Any] = field(default_factory=dict[str, Any])
@@ -121,21 +125,27 @@ class _Runner:
         self.suite, self.model, self.label = suite, model, label
         self.store, self.options = store, options
 
-    async def agent_for(self, case: Case, servers: Sequence[MCPToolset], seed: int) -> Agent[Any]:
+    async def agent_for(
+        self, case: Case, servers: Sequence[MCPToolset], seed: int, lessons: list[str]
+    ) -> Agent[Any]:
         if self.suite.agent is not None:
             made = self.suite.agent(self.model, servers, case)
-            return made if isinstance(made, Agent) else await made
+            agent = made if isinstance(made, Agent) else await made
+            agent.instructions = with_lessons(agent.instructions, lessons)
+            return agent
         settings = ModelSettings(seed=seed, temperature=self.options.temperature)
         return Agent(
             case.id,
             self.model,
-            instructions=self.suite.instructions_for(case),
+            instructions=with_lessons(self.suite.instructions_for(case), lessons),
             tools=list(servers),
             max_turns=self.suite.limits_for(case).turns,
             settings=settings,
         )
 
-    async def attempt(self, run_id: str, case: Case, trial: int, attempt: int) -> TrialResult:
+    async def attempt(
+        self, run_id: str, case: Case, trial: int, attempt: int, lessons: list[str]
+    ) -> TrialResult:
         seed = trial_seed(self.options.seed, case.id, trial)
         started = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
@@ -144,7 +154,7 @@ class _Runner:
                 tools = [t.definition for s in servers for t in await s.list_tools()]
                 limits = self.suite.limits_for(case)
                 recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
-                agent = await self.agent_for(case, servers, seed)
+                agent = await self.agent_for(case, servers, seed, lessons)
                 clock = time.perf_counter()
                 outcome = await self._run_agent(agent, case, recorder, limits.seconds)
                 latency = time.perf_counter() - clock
@@ -226,13 +236,15 @@ class _Runner:
                 )
         return scores
 
-    async def trial(self, run_id: str, case: Case, trial: int) -> TrialResult:
+    async def trial(
+        self, run_id: str, case: Case, trial: int, lessons: list[str] | None = None
+    ) -> TrialResult:
         delay, failure = self.options.retry_delay, ""
         started = datetime.now(UTC)
         for attempt in range(1, self.options.attempts + 1):
             started = datetime.now(UTC)
             try:
-                return await self.attempt(run_id, case, trial, attempt)
+                return await self.attempt(run_id, case, trial, attempt, lessons or [])
             except Exception as exc:
                 if not _infra(exc):
                     raise
@@ -293,6 +305,7 @@ async def run_eval(
             "concurrency": options.concurrency,
             "seed": options.seed,
             "temperature": options.temperature,
+            "reflect": options.reflect,
             "covey": _covey_version(),
             **options.config,
         },
@@ -313,17 +326,31 @@ async def run_eval(
     if progress is not None:
         progress.start(len(todo))
 
+    lessons = Lessons(store, run_id) if options.reflect else None
+
     async def one(case: Case, index: int) -> None:
         async with limiter:
-            result = await runner.trial(run_id, case, index)
+            learned = await lessons.for_task(case.input) if lessons else []
+            result = await runner.trial(run_id, case, index, learned)
+            if lessons is not None and result.status == "failed":
+                await lessons.learn(model, case.id, case.input, result)
         await record_trial(store, result)
         if progress is not None:
             progress.advance(result)
 
+    async def in_order(case: Case, indexes: list[int]) -> None:
+        for index in indexes:
+            await one(case, index)
+
     try:
         async with anyio.create_task_group() as group:
-            for case, index in todo:
-                group.start_soon(one, case, index)
+            if options.reflect:  # a case's trials one after another, so lessons carry over
+                for case in suite.cases:
+                    indexes = [i for c, i in todo if c.id == case.id]
+                    group.start_soon(in_order, case, indexes)
+            else:
+                for case, index in todo:
+                    group.start_soon(one, case, index)
     finally:
         if progress is not None:
             progress.finish()
