@@ -1,0 +1,32 @@
+"""The built-in suite: every task can be passed, and every task's scorers catch its mistake."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from covey.evals import check_suite, load_suite
+
+SERVERS = ("files", "sql", "memory", "calc", "time")
+
+
+def test_the_suite_covers_every_bundled_server_from_easy_to_hard() -> None:
+    suite = load_suite("builtin")
+    tags = Counter(tag for case in suite.cases for tag in case.tags)
+    assert len(suite.cases) >= 30
+    assert all(tags[server] >= 4 for server in SERVERS), tags
+    assert all(tags[level] >= 5 for level in ("easy", "medium", "hard")), tags
+    assert [c.id for c in load_suite("builtin:quick").cases] == [
+        c.id for c in suite.cases if "quick" in c.tags
+    ]
+    assert all(case.solution and case.mistake for case in suite.cases)
+
+
+@pytest.mark.timeout(600)
+async def test_solutions_pass_and_one_mistake_per_task_fails_it() -> None:
+    check = await check_suite(load_suite("builtin"), concurrency=8)
+    assert check.solution_failed == {}
+    assert check.mistake_passed == []
+    assert check.unchecked == []
+    assert check.ok
