@@ -36,6 +36,7 @@ from ._graph_run import (
     GraphResult,
     GraphStepLimit,
     NodeFailed,
+    SavedCheckpoint,
 )
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
 from ._graph_tasks import AskPending, EffectLog, NodeContext
@@ -59,6 +60,7 @@ __all__ = [
     "START",
     "Checkpointer",
     "ForkingCheckpointer",
+    "SavedCheckpoint",
     "CompiledGraph",
     "EventStream",
     "FieldOp",

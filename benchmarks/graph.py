@@ -1,0 +1,286 @@
+"""covey graphs: per-node overhead against plain asyncio and LangGraph, and checkpoint cost.
+
+Run: `.venv/bin/python -m benchmarks.graph [--quick]`
+
+1. A 50-node chain of async nodes (each adds 1 to a counter with the `add` reducer) against
+   awaiting the same 50 functions in a loop.
+2. One node fanning out with `Send` to 200 workers (results merged by `append`), then a join,
+   against `anyio` task-group calls of the same 200 functions.
+3. The same two in LangGraph, installed in its own venv under `.bench/langgraph-venv` (made on
+   first use from PyPI) and run there by `benchmarks/_langgraph_side.py`.
+4. The time to commit a checkpoint to `CheckpointStore` at step ~10 and at step ~1000 of one
+   thread whose state grows by one message a step, run by the graph runner (a one-node cycle)
+   with a checkpointer that times each commit; SQLite, and PostgreSQL when
+   `COVEY_BENCH_POSTGRES_URL` or `COVEY_TEST_POSTGRES_URL` is set.
+
+Prints figures and a table of aims; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import pydantic
+
+from covey.agents import END, START, FieldOp, Graph, SavedCheckpoint, Send, add, append
+from covey.store import CheckpointStore, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".bench" / "langgraph-venv"
+SIDE = Path(__file__).resolve().parent / "_langgraph_side.py"
+CHAIN, WIDTH = 50, 200
+
+
+class Chain(pydantic.BaseModel):
+    total: Annotated[int, add] = 0
+
+
+class Fan(pydantic.BaseModel):
+    results: Annotated[list[int], append] = []
+    total: int = 0
+
+
+class Thread(pydantic.BaseModel):
+    messages: Annotated[list[str], append] = []
+
+
+async def bump(state: Chain) -> dict[str, int]:
+    return {"total": 1}
+
+
+async def work(state: Fan, payload: int) -> dict[str, list[int]]:
+    return {"results": [payload]}
+
+
+async def median_us(run: Callable[[], Awaitable[None]], repeats: int, per: int) -> float:
+    """Median wall time of `run` over `repeats` (after one warm-up), in µs per node."""
+    await run()
+    times: list[float] = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times) / per * 1e6
+
+
+async def covey_figures(repeats: int) -> dict[str, float]:
+    chain = Graph(Chain)
+    names = [f"n{i}" for i in range(CHAIN)]
+    for name in names:
+        chain.add_node(name, bump)
+    chain.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        chain.add_edge(a, b)
+    chain.add_edge(names[-1], END)
+    chain_app = chain.compile(step_limit=CHAIN + 10)
+
+    async def plan(state: Fan) -> None:
+        return None
+
+    async def join(state: Fan) -> dict[str, int]:
+        return {"total": len(state.results)}
+
+    fan = Graph(Fan)
+    fan.add_node("plan", plan).add_node("work", work).add_node("join", join)
+    fan.add_edge(START, "plan")
+    fan.add_router("plan", lambda s: [Send("work", i) for i in range(WIDTH)])
+    fan.add_edge("work", "join").add_edge("join", END)
+    fan_app = fan.compile()
+
+    async def covey_chain() -> None:
+        assert (await chain_app.run(Chain())).state.total == CHAIN
+
+    async def covey_fan() -> None:
+        assert (await fan_app.run(Fan())).state.total == WIDTH
+
+    async def plain_chain() -> None:
+        state = Chain()
+        for _ in range(CHAIN):
+            state.total += (await bump(state))["total"]
+
+    async def plain_fan() -> None:
+        state, done = Fan(), list[dict[str, list[int]]]()
+
+        async def one(i: int) -> None:
+            done.append(await work(state, i))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(WIDTH):
+                tg.start_soon(one, i)
+        assert len(done) == WIDTH
+
+    return {
+        "chain_us": await median_us(covey_chain, repeats, CHAIN),
+        "chain_plain_us": await median_us(plain_chain, repeats, CHAIN),
+        "fan_us": await median_us(covey_fan, repeats, WIDTH),
+        "fan_plain_us": await median_us(plain_fan, repeats, WIDTH),
+    }
+
+
+def langgraph_figures(repeats: int) -> dict[str, Any] | str:
+    """LangGraph's figures from its own venv, or why there are none."""
+    python = VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            print(f"creating {VENV} and installing langgraph from PyPI (once)...", flush=True)
+            subprocess.run(["python3", "-m", "venv", str(VENV)], check=True, timeout=300)
+        probe = subprocess.run([python, "-c", "import langgraph"], capture_output=True)
+        if probe.returncode != 0:
+            print("installing langgraph into .bench/langgraph-venv...", flush=True)
+            pip = [python, "-m", "pip", "install", "-q", "langgraph"]
+            subprocess.run(pip, check=True, timeout=900)
+        done = subprocess.run(
+            [python, SIDE, str(CHAIN), str(WIDTH), str(repeats)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"could not set up LangGraph in {VENV}: {e}"
+    if done.returncode != 0:
+        return f"LangGraph side failed: {done.stderr.strip()[-500:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class TimedCheckpoints:
+    """A `Checkpointer` that passes commits to a `CheckpointStore` and times each one."""
+
+    def __init__(self, inner: CheckpointStore) -> None:
+        self.inner = inner
+        self.seconds: dict[int, float] = {}
+
+    async def commit(
+        self,
+        thread_id: str,
+        *,
+        step: int,
+        delta: list[FieldOp],
+        next_nodes: list[str],
+        interrupt: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        begin = time.perf_counter()
+        ref = await self.inner.commit(
+            thread_id,
+            step=step,
+            delta=delta,
+            next_nodes=next_nodes,
+            interrupt=interrupt,
+            metadata=metadata,
+        )
+        self.seconds[step] = time.perf_counter() - begin
+        return ref
+
+    async def latest(self, thread_id: str) -> SavedCheckpoint | None:
+        return await self.inner.latest(thread_id)
+
+
+async def checkpoint_figures(store: Store, steps: int) -> tuple[float, float]:
+    """Median commit time (ms) in windows around step 10 and around step `steps`."""
+
+    async def say(state: Thread) -> dict[str, list[str]]:
+        return {"messages": [f"message {len(state.messages)}: " + "x" * 80]}
+
+    graph = Graph(Thread)
+    graph.add_node("say", say).add_edge(START, "say")
+    graph.add_router("say", lambda s: END if len(s.messages) >= steps else "say")
+    timed = TimedCheckpoints(CheckpointStore(store))
+    result = await graph.compile(checkpointer=timed, step_limit=steps + 10).run(
+        Thread(), thread_id="bench"
+    )
+    assert len(result.state.messages) == steps
+
+    def window(around: int) -> float:
+        picked = [timed.seconds[s] for s in range(around - 5, around + 6) if s in timed.seconds]
+        return statistics.median(picked) * 1000
+
+    return window(10), window(steps - 5)
+
+
+async def stores(steps: int) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Store.from_url(f"sqlite:///{Path(tmp) / 'bench.db'}") as store:
+            out["sqlite"] = await checkpoint_figures(store, steps)
+    url = os.environ.get("COVEY_BENCH_POSTGRES_URL") or os.environ.get("COVEY_TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL skipped: set COVEY_BENCH_POSTGRES_URL (or COVEY_TEST_POSTGRES_URL).")
+        return out
+    schema = f"covey_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        async with Store.from_url(url, schema=schema) as store:
+            out["postgresql"] = await checkpoint_figures(store, steps)
+    finally:
+        async with Store.from_url(url) as admin, admin.write() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return out
+
+
+def row(label: str, value: str, aim: str, met: bool | None) -> None:
+    verdict = {True: "yes", False: "NO", None: "n/a"}[met]
+    print(f"  {label:<44} {value:>12}  {aim:>8}  {verdict}")
+
+
+async def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    args = parser.parse_args()
+    repeats, steps = (5, 200) if args.quick else (30, 1000)
+
+    print(f"per-node time, µs (median of {repeats} runs):")
+    covey = await covey_figures(repeats)
+    lg = langgraph_figures(repeats)
+    over: dict[str, dict[str, float]] = {"covey": {}, "langgraph": {}}
+    sides = [("covey", covey)] + ([("langgraph", lg)] if isinstance(lg, dict) else [])
+    print(
+        f"  {'':<10} {'chain':>8} {'plain':>8} {'overhead':>9}   {'fan-out':>8} {'plain':>8} "
+        f"{'overhead':>9}"
+    )
+    for name, f in sides:
+        over[name] = {k: f[f"{k}_us"] - f[f"{k}_plain_us"] for k in ("chain", "fan")}
+        print(
+            f"  {name:<10} {f['chain_us']:8.1f} {f['chain_plain_us']:8.2f} "
+            f"{over[name]['chain']:9.1f}   {f['fan_us']:8.1f} {f['fan_plain_us']:8.2f} "
+            f"{over[name]['fan']:9.1f}"
+        )
+    if isinstance(lg, str):
+        print(f"  LangGraph: {lg}")
+    else:
+        print(f"  (LangGraph {lg['version']}, in {VENV.relative_to(ROOT)})")
+
+    print(f"checkpoint commit, ms (graph runner + CheckpointStore, {steps}-step thread):")
+    commits = await stores(steps)
+    for name, (early, late) in commits.items():
+        print(
+            f"  {name:<10} step ~10 {early:7.2f}   step ~{steps} {late:7.2f}   "
+            f"ratio {late / early:5.2f}x"
+        )
+
+    print("\naims:")
+    for kind, label in (("chain", "50-node chain"), ("fan", "200-way fan-out")):
+        if isinstance(lg, dict) and over["langgraph"][kind] > 0:
+            ratio = over["covey"][kind] / over["langgraph"][kind]
+            row(f"{label}: covey / LangGraph overhead", f"{ratio:.3f}", "<= 0.2", ratio <= 0.2)
+        else:
+            row(f"{label}: covey / LangGraph overhead", "-", "<= 0.2", None)
+    for name, (early, late) in commits.items():
+        ratio = late / early
+        row(f"{name}: commit at step ~{steps} / ~10", f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5)
+
+
+if __name__ == "__main__":
+    anyio.run(main)
