@@ -3,8 +3,9 @@ the write rate.
 
 Run: `.venv/bin/python benchmarks/memory.py [--sizes 10000 100000] [--queries 200]`
 
-Memories are sentences from a small vocabulary (so every query matches many of them, the
-hard case for ranking); recall is full-text (FTS5 BM25) through `LongTermMemory.recall`.
+Memories are sentences of made-up words whose frequencies follow Zipf's law, like words in
+real text (`--vocabulary`: fewer words mean more matches per query, the hard case for BM25);
+recall is full-text (FTS5 BM25) through `LongTermMemory.recall`.
 Prints figures; asserts nothing. Aim: median recall under 5 ms at 100,000.
 """
 
@@ -23,20 +24,33 @@ import sqlalchemy as sa
 from covey.store import LongTermMemory, Store
 from covey.store._knowledge_tables import MEMORY, entities, observations
 
-WORDS = (
-    "ada alan grace linus ken barbara margaret tim guido dennis bjarne james "
-    "likes prefers uses wrote built designed tested shipped reviewed fixed "
-    "python rust c lisp haskell kernel compiler database network editor shell "
-    "tea coffee chess music hiking cycling reading painting cooking gardening "
-    "monday tuesday morning evening quickly carefully often rarely"
-).split()
+SYLLABLES = "ka lo mi nu pe ra si to vu wa be co di fa go hu ji ke lu ma no pi qu re".split()
 
 
-def sentence(rng: random.Random) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randrange(6, 14)))
+def vocabulary(size: int, rng: random.Random) -> list[str]:
+    """`size` distinct made-up words (3-4 syllables)."""
+    words: dict[str, None] = {}
+    while len(words) < size:
+        words["".join(rng.choice(SYLLABLES) for _ in range(rng.randrange(3, 5)))] = None
+    return list(words)
 
 
-async def fill(store: Store, count: int, rng: random.Random) -> float:
+class Corpus:
+    """Sentences whose words follow Zipf's law, as words in real text do."""
+
+    def __init__(self, size: int, rng: random.Random) -> None:
+        self.words = vocabulary(size, rng)
+        self.weights = [1 / rank for rank in range(1, size + 1)]
+        self.rng = rng
+
+    def sentence(self) -> str:
+        return " ".join(self.rng.choices(self.words, self.weights, k=self.rng.randrange(6, 14)))
+
+    def query(self) -> str:
+        return " ".join(self.rng.choices(self.words, self.weights, k=3))
+
+
+async def fill(store: Store, count: int, corpus: Corpus) -> float:
     """Insert `count` memories in batches; returns seconds spent."""
     await store.migrate(MEMORY)
     now = time.time()
@@ -53,7 +67,7 @@ async def fill(store: Store, count: int, rng: random.Random) -> float:
             {
                 "namespace": "bench",
                 "entity": "notes",
-                "content": f"{sentence(rng)} #{i}",
+                "content": f"{corpus.sentence()} #{i}",
                 "content_hash": f"{i:064d}",
                 "created_at": now,
                 "updated_at": now,
@@ -65,39 +79,40 @@ async def fill(store: Store, count: int, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-async def recall_times(memory: LongTermMemory, queries: int, rng: random.Random) -> list[float]:
+async def recall_times(memory: LongTermMemory, queries: int, corpus: Corpus) -> list[float]:
     times: list[float] = []
     for _ in range(queries):
-        query = " ".join(rng.choice(WORDS) for _ in range(3))
+        query = corpus.query()
         started = time.perf_counter()
         await memory.recall(query, limit=5)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
 
-async def one_by_one(memory: LongTermMemory, count: int, rng: random.Random) -> float:
+async def one_by_one(memory: LongTermMemory, count: int, corpus: Corpus) -> float:
     """Memories per second through `remember()` (one transaction each)."""
     started = time.perf_counter()
     for i in range(count):
-        await memory.remember(f"{sentence(rng)} single {i}")
+        await memory.remember(f"{corpus.sentence()} single {i}")
     return count / (time.perf_counter() - started)
 
 
 async def main(args: argparse.Namespace) -> None:
-    rng = random.Random(7)
+    corpus = Corpus(args.vocabulary, random.Random(7))
+    print(f"vocabulary {args.vocabulary} words (Zipf), queries of 3 words")
     print(f"{'memories':>9}  {'bulk insert/s':>13}  {'recall p50 ms':>13}  {'recall p95 ms':>13}")
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             async with Store(f"sqlite:///{Path(tmp) / 'memory.db'}") as store:
-                seconds = await fill(store, size, rng)
+                seconds = await fill(store, size, corpus)
                 memory = LongTermMemory(store, "bench")
-                await recall_times(memory, 10, rng)  # warm the page cache
-                times = sorted(await recall_times(memory, args.queries, rng))
+                await recall_times(memory, 10, corpus)  # warm the page cache
+                times = sorted(await recall_times(memory, args.queries, corpus))
                 p50 = statistics.median(times)
                 p95 = times[int(len(times) * 0.95) - 1]
                 print(f"{size:>9}  {size / seconds:>13.0f}  {p50:>13.2f}  {p95:>13.2f}")
                 if size == args.sizes[-1]:
-                    rate = await one_by_one(memory, args.writes, rng)
+                    rate = await one_by_one(memory, args.writes, corpus)
     print(f"remember() one at a time: {rate:.0f} memories/s (one transaction each)")
 
 
@@ -106,4 +121,5 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--writes", type=int, default=300)
+    parser.add_argument("--vocabulary", type=int, default=5000, help="distinct words")
     anyio.run(main, parser.parse_args())

@@ -21,12 +21,28 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS = 32
 
 
+_STOP_WORDS = frozenset(
+    "a about after all also an and any are as at be been but by can could did do does for "
+    "from had has have he her his how i if in into is it its just me more most my no not "
+    "of on or our out she should so some than that the their them then there these they "
+    "this those to too up us was we were what when where which who whom why will with "
+    "would you your".split()
+)
+"""Words that match nearly every memory: left out of queries (PostgreSQL drops them too)."""
+
+
 def query_words(query: str) -> list[str]:
-    """The distinct lower-case words of a query, in order, at most 32 of them."""
+    """The distinct lower-case words of a query, in order, at most 32 of them.
+
+    Stop words (`the`, `should`, ...) are left out unless the query has nothing else: they
+    match almost every text, so they add time and no ranking signal.
+    """
     seen: dict[str, None] = {}
     for word in _WORD.findall(query.lower()):
         seen.setdefault(word, None)
-    return list(seen)[:_MAX_WORDS]
+    words = list(seen)
+    content = [word for word in words if word not in _STOP_WORDS]
+    return (content or words)[:_MAX_WORDS]
 
 
 def _fts5_query(words: list[str]) -> str:
