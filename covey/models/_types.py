@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 __all__ = [
     "ToolCall",
@@ -147,12 +147,35 @@ class ToolDefinition:
     """JSON schema of the arguments (an object schema)."""
 
     def to_openai(self) -> dict[str, Any]:
-        """The `tools` entry in the Chat Completions format."""
+        """The `tools` entry in the Chat Completions format.
+
+        Large length limits are left out of the schema the model sees: llama.cpp turns a
+        schema into a grammar with one rule per allowed character, and limits in the
+        thousands crash its server. The tool itself still enforces them.
+        """
         return {
             "type": "function",
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.parameters,
+                "parameters": _without_large_limits(self.parameters),
             },
         }
+
+
+_LENGTH_KEYS = ("maxLength", "minLength", "maxItems", "minItems")
+_LARGEST_LIMIT = 64
+
+
+def _without_large_limits(schema: Any) -> Any:
+    """A copy of a JSON schema without length limits above `_LARGEST_LIMIT`."""
+    if isinstance(schema, dict):
+        items = cast(dict[str, Any], schema).items()
+        return {
+            key: _without_large_limits(value)
+            for key, value in items
+            if not (key in _LENGTH_KEYS and isinstance(value, int) and value > _LARGEST_LIMIT)
+        }
+    if isinstance(schema, list):
+        return [_without_large_limits(item) for item in cast(list[Any], schema)]
+    return schema

@@ -258,3 +258,22 @@ async def test_model_name_comes_from_the_server_when_not_configured() -> None:
         assert await client.model_name() == "scripted"
         await client.complete(HELLO)
         assert server.requests[0].body["model"] == "scripted"
+
+
+def test_tool_schemas_sent_to_a_model_leave_out_large_length_limits() -> None:
+    from covey.models import ToolDefinition
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "expression": {"type": "string", "maxLength": 10_000},
+            "unit": {"type": "string", "maxLength": 8},
+            "items": {"type": "array", "items": {"type": "string"}, "maxItems": 1000},
+        },
+    }
+    sent = ToolDefinition(name="calc", description="", parameters=schema).to_openai()
+    properties = sent["function"]["parameters"]["properties"]
+    assert "maxLength" not in properties["expression"]  # llama.cpp grammars crash on these
+    assert properties["unit"]["maxLength"] == 8
+    assert "maxItems" not in properties["items"]
+    assert schema["properties"]["expression"]["maxLength"] == 10_000  # the tool keeps its own
