@@ -6,6 +6,7 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic
 
 import pydantic
@@ -185,28 +186,15 @@ class Agent(Generic[OutputT]):
         stream_model: bool,
         approve: Approval | None = None,
     ) -> RunResult[OutputT]:
-        first = await self._once(
-            prompt,
-            history=history,
-            deps=deps,
-            emit=emit,
-            sink=sink,
-            stream_model=stream_model,
-            approve=approve,
+        once = partial(
+            self._once, deps=deps, emit=emit, sink=sink, stream_model=stream_model, approve=approve
         )
+        first: RunResult[OutputT] = await once(prompt, history=history)
         if self.reflection is None:
             return first
 
         async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
-            return await self._once(
-                again,
-                history=before,
-                deps=deps,
-                emit=emit,
-                sink=sink,
-                stream_model=stream_model,
-                approve=approve,
-            )
+            return await once(again, history=before)
 
         task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
         revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)

@@ -28,7 +28,7 @@ from covey.store import (
     Relation,
     Store,
 )
-from covey.store._knowledge import MAX_NAME, MAX_OBSERVATION
+from covey.store._knowledge_models import MAX_NAME, MAX_OBSERVATION
 
 from ._common import (
     BundledServer,

@@ -14,14 +14,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import UsageError
 from ._engine import Store
-from ._errors import StoreError
-from ._knowledge_search import query_words, rank_observations
+from ._knowledge_models import (
+    MAX_NAME,
+    MAX_OBSERVATION,
+    Entity,
+    EntityNotFound,
+    GraphView,
+    ObservationsAdded,
+    Relation,
+)
+from ._knowledge_search import entity_scores, query_words
 from ._knowledge_tables import MEMORY, entities, observations, relations
 
 __all__ = [
@@ -34,57 +41,6 @@ __all__ = [
     "MAX_NAME",
     "MAX_OBSERVATION",
 ]
-
-MAX_NAME = 256
-"""Longest entity name, entity type or relation type, in characters."""
-MAX_OBSERVATION = 10_000
-"""Longest observation, in characters."""
-_SEARCH_CANDIDATES = 500
-
-
-class EntityNotFound(StoreError, LookupError):
-    """An operation names an entity the graph does not have."""
-
-    def __init__(self, message: str, *, names: Sequence[str]) -> None:
-        super().__init__(message)
-        self.names = list(names)
-
-
-class Entity(BaseModel):
-    """A node: a person, place, project, ... with what is known about it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    """Unique within a namespace."""
-    entity_type: str
-    """What kind of thing it is, e.g. `person`."""
-    observations: list[str] = Field(default_factory=list[str])
-    """Facts about it, oldest first."""
-
-
-class Relation(BaseModel):
-    """A directed edge, read as `source relation_type target` (active voice)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    relation_type: str
-    target: str
-
-
-class GraphView(BaseModel):
-    """Part of a graph: some entities, and the relations that touch them."""
-
-    entities: list[Entity]
-    relations: list[Relation]
-
-
-class ObservationsAdded(BaseModel):
-    """The observations actually added to one entity (those it did not have yet)."""
-
-    entity: str
-    added: list[str]
 
 
 def _text(value: str, what: str, limit: int) -> str:
@@ -367,42 +323,14 @@ class KnowledgeGraph:
             return GraphView(entities=[], relations=[])
         await self._ready()
         async with self.store.read() as conn:
-            scores = await self._scores(conn, words, query.strip().lower())
+            scores = await entity_scores(
+                conn, self.store.dialect, self.namespace, words, query.strip().lower()
+            )
             best = sorted(scores, key=lambda name: (-scores[name], name))[:limit]
             view = await self._view(conn, best, either_end=False)
         order = {name: index for index, name in enumerate(best)}
         view.entities.sort(key=lambda e: order[e.name])
         return view
-
-    async def _scores(
-        self, conn: AsyncConnection, words: list[str], whole: str
-    ) -> dict[str, float]:
-        scores: dict[str, float] = {}
-        ranked = await rank_observations(
-            conn, self.store.dialect, self.namespace, words, _SEARCH_CANDIDATES
-        )
-        for _, name, score in ranked:
-            scores[name] = max(scores.get(name, 0.0), score)
-        name_col, type_col = sa.func.lower(entities.c.name), sa.func.lower(entities.c.entity_type)
-        patterns = [f"%{_escape(word)}%" for word in words]
-        found = await conn.execute(
-            sa.select(entities.c.name, entities.c.entity_type)
-            .where(
-                entities.c.namespace == self.namespace,
-                sa.or_(
-                    *(name_col.like(p, escape="\\") for p in patterns),
-                    *(type_col.like(p, escape="\\") for p in patterns),
-                ),
-            )
-            .limit(_SEARCH_CANDIDATES)
-        )
-        for name, entity_type in found:
-            lowered, kind = str(name).lower(), str(entity_type).lower()
-            bonus = sum(2.0 for w in words if w in lowered) + sum(1.0 for w in words if w in kind)
-            if lowered == whole:
-                bonus += 5.0
-            scores[str(name)] = scores.get(str(name), 0.0) + bonus
-        return scores
 
     async def _view(
         self, conn: AsyncConnection, names: list[str] | None, *, either_end: bool
@@ -439,7 +367,3 @@ class KnowledgeGraph:
             ],
             relations=[Relation(source=s, relation_type=r, target=t) for s, r, t in edges],
         )
-
-
-def _escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -13,12 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ._knowledge_tables import FTS_TABLE, PG_TEXT_CONFIG, observations
+from ._knowledge_tables import FTS_TABLE, PG_TEXT_CONFIG, entities, observations
 
-__all__ = ["query_words", "rank_observations"]
+__all__ = ["SEARCH_CANDIDATES", "entity_scores", "query_words", "rank_observations"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS = 32
+SEARCH_CANDIDATES = 500
+"""Most observations and entities a search ranks."""
 
 
 _STOP_WORDS = frozenset(
@@ -85,3 +87,37 @@ async def rank_observations(
             .limit(limit)
         )
     return [(int(row[0]), str(row[1]), float(row[2])) for row in rows]
+
+
+async def entity_scores(
+    conn: AsyncConnection, dialect: str, namespace: str, words: list[str], whole: str
+) -> dict[str, float]:
+    """Entity name -> score: best observation match, plus words found in name or type."""
+    scores: dict[str, float] = {}
+    ranked = await rank_observations(conn, dialect, namespace, words, SEARCH_CANDIDATES)
+    for _, name, score in ranked:
+        scores[name] = max(scores.get(name, 0.0), score)
+    name_col, type_col = sa.func.lower(entities.c.name), sa.func.lower(entities.c.entity_type)
+    patterns = [f"%{_escape(word)}%" for word in words]
+    found = await conn.execute(
+        sa.select(entities.c.name, entities.c.entity_type)
+        .where(
+            entities.c.namespace == namespace,
+            sa.or_(
+                *(name_col.like(p, escape="\\") for p in patterns),
+                *(type_col.like(p, escape="\\") for p in patterns),
+            ),
+        )
+        .limit(SEARCH_CANDIDATES)
+    )
+    for name, entity_type in found:
+        lowered, kind = str(name).lower(), str(entity_type).lower()
+        bonus = sum(2.0 for w in words if w in lowered) + sum(1.0 for w in words if w in kind)
+        if lowered == whole:
+            bonus += 5.0
+        scores[str(name)] = scores.get(str(name), 0.0) + bonus
+    return scores
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import UsageError
 from ._engine import Store
-from ._knowledge import MAX_NAME, MAX_OBSERVATION, KnowledgeGraph
+from ._knowledge import KnowledgeGraph
+from ._knowledge_models import MAX_NAME, MAX_OBSERVATION
 from ._knowledge_search import query_words, rank_observations
 from ._knowledge_tables import MEMORY, entities, observations, vectors
 
