@@ -8,7 +8,7 @@ Example:
     ```
 """
 
-from ._case import AgentFactory, Case, Limits, Step, Suite
+from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
 from ._check import SuiteCheck, check_suite
 from ._judge import JudgeScorer
 from ._results import (
@@ -45,6 +45,7 @@ __all__ = [
     "Limits",
     "Step",
     "AgentFactory",
+    "Solver",
     "load_suite",
     "suite_schema",
     "run_eval",

@@ -20,12 +20,21 @@ from ._scorers import ScorerSpec
 from ._trial import Scorer
 from ._world import ServerName, WorldSetup
 
-__all__ = ["AgentFactory", "Case", "Limits", "Step", "Suite"]
+__all__ = ["AgentFactory", "Case", "Limits", "Solver", "Step", "Suite"]
+
+Solver = Callable[[str, Callable[[object], Awaitable[None]]], Awaitable[Any]]
+"""Anything else that solves a task: `await solver(task, on_event)` returns the answer.
+
+A graph fits as `lambda task, on_event: run_team(task, on_event)`; pass `on_event` as the
+graph's `emit` so the trial records the inner agents' turns, tool calls and tokens.
+"""
 
 AgentFactory = Callable[
-    [ModelClient, Sequence[MCPToolset], "Case"], "Agent[Any] | Awaitable[Agent[Any]]"
+    [ModelClient, Sequence[MCPToolset], "Case"],
+    "Agent[Any] | Solver | Awaitable[Agent[Any] | Solver]",
 ]
-"""Makes a fresh agent for one trial from its model, its started servers and its case."""
+"""Makes what runs one trial (an agent, or a `Solver` such as a graph) from the trial's
+model, its started servers and its case: every trial gets a fresh one."""
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful assistant that completes tasks with the tools you are given. "

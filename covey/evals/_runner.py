@@ -10,6 +10,7 @@ skips them.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import tempfile
 import time
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from ..agents import Agent
 from ..models import ModelClient, ModelSettings
 from ..store import Store
 from ..tools import MCPConnectionError, MCPToolset
-from ._case import Case, Suite
+from ._case import Case, Solver, Suite
 from ._lessons import Lessons, with_lessons
 from ._recording import finish_run, finished_trials, load_run, record_trial, start_run
 from ._report_terminal import Progress
@@ -127,12 +128,16 @@ class _Runner:
 
     async def agent_for(
         self, case: Case, servers: Sequence[MCPToolset], seed: int, lessons: list[str]
-    ) -> Agent[Any]:
+    ) -> Agent[Any] | Solver:
         if self.suite.agent is not None:
-            made = self.suite.agent(self.model, servers, case)
-            agent = made if isinstance(made, Agent) else await made
-            agent.instructions = with_lessons(agent.instructions, lessons)
-            return agent
+            made: Any = self.suite.agent(self.model, servers, case)
+            if inspect.isawaitable(made):
+                made = await made
+            if isinstance(made, Agent):
+                agent = cast("Agent[Any]", made)
+                agent.instructions = with_lessons(agent.instructions, lessons)
+                return agent
+            return cast(Solver, made)
         settings = ModelSettings(seed=seed, temperature=self.options.temperature)
         return Agent(
             case.id,
@@ -184,13 +189,17 @@ class _Runner:
         )
 
     async def _run_agent(
-        self, agent: Agent[Any], case: Case, recorder: TrialRecorder, seconds: float
+        self, agent: Agent[Any] | Solver, case: Case, recorder: TrialRecorder, seconds: float
     ) -> _Outcome:
         outcome = _Outcome()
         with anyio.move_on_after(seconds) as scope:
             try:
-                result = await agent.run(case.input, on_event=recorder.on_event)
-                output = result.output
+                output: object
+                if isinstance(agent, Agent):
+                    run = cast("Agent[Any]", agent).run
+                    output = (await run(case.input, on_event=recorder.on_event)).output
+                else:
+                    output = await agent(case.input, recorder.on_event)
                 outcome.output = output if isinstance(output, str) else str(output)
             except MaxTurnsExceeded as exc:
                 outcome.limit_hit, outcome.error = "turns", str(exc)

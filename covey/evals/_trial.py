@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import jsonschema
 
-from ..agents import ModelRequestStarted, ModelResponded, ToolFinished
+from ..agents import ModelRequestStarted, ModelResponded, NodeEvent, ToolFinished
 from ..models import Message, ModelClient, ToolDefinition
 from ._results import ProtocolStats, ScoreResult
 
@@ -107,8 +107,10 @@ class TrialRecorder:
     last_text: str = ""
 
     async def on_event(self, event: object) -> None:
-        """Record one event of the agent run."""
-        if isinstance(event, ModelRequestStarted):
+        """Record one event of the agent run (or of an agent inside a graph's node)."""
+        if isinstance(event, NodeEvent):
+            await self.on_event(event.event)
+        elif isinstance(event, ModelRequestStarted):
             self.messages = list(event.messages)
         elif isinstance(event, ModelResponded):
             self._responded(event)

@@ -90,3 +90,39 @@ async def test_a_model_server_that_is_down_is_an_infrastructure_error(
     (trial,) = results.trials
     assert trial.status == "error" and trial.attempts == 2
     assert trial.error is not None and "ModelConnectionError" in trial.error
+
+
+async def test_a_graph_is_evaluated_through_a_solver_factory(tmp_path: Path) -> None:
+    from covey.agents import Agent, TeamState, pipeline
+    from covey.evals import Case, ContainsScorer
+    from covey.testing import ChatRequest, Reply
+
+    def policy(request: ChatRequest) -> Reply:
+        role = request.messages[0]["content"]
+        return Reply(text="Draft: herons wade." if role == "Write." else "Final: herons wade.")
+
+    def team(model: ModelClient, servers: object, case: Case) -> object:
+        graph = pipeline([Agent("writer", model, "Write."), Agent("editor", model, "Edit.")])
+
+        async def solve(task: str, on_event: object) -> str:
+            result = await graph.run(TeamState(task=task), emit=on_event)  # type: ignore[arg-type]
+            return result.state.result
+
+        return solve
+
+    suite = Suite(
+        name="teams",
+        cases=[
+            Case(id="herons", input="Say what herons do.", scorers=[ContainsScorer(value="Final")])
+        ],
+        agent=team,  # type: ignore[arg-type]
+    )
+    async with (
+        ScriptedModelServer(policy=policy) as server,
+        Store(f"sqlite:///{tmp_path}/s.db") as store,
+    ):
+        async with ModelClient(ModelConfig(base_url=server.base_url, model="m")) as model:
+            results = await run_eval(suite, model, store=store, run_id="g", label="team")
+    (trial,) = results.trials
+    assert trial.status == "passed" and trial.output == "Final: herons wade."
+    assert trial.turns == 2 and trial.input_tokens > 0  # both agents' turns, seen through the graph
