@@ -23,6 +23,7 @@ from covey.servers._fetch_guard import (
     parse_target,
     public_only,
     refusal,
+    resolve,
 )
 from covey.servers.fetch import build_server
 
@@ -170,48 +171,75 @@ def test_address_kinds(address: str, kind: str | None) -> None:
     assert address_kind(ipaddress.ip_address(address)) == kind
 
 
-def first_hop_only(host: str, addresses: Sequence[IPAddress]) -> None:
-    """Lets the test site's 127.0.0.1 through and applies the default policy to everything else."""
-    if list(addresses) != [LOOPBACK]:
+SITE = "site.test"
+"""The test site's name: the only host let through to 127.0.0.1, so every other hop meets the
+default policy."""
+
+
+def site_only(host: str, addresses: Sequence[IPAddress]) -> None:
+    """Lets the test site through and applies the default policy to every other host."""
+    if host != SITE:
         public_only(host, addresses)
 
 
+PINNED: dict[str, list[IPAddress]] = {
+    SITE: [LOOPBACK],
+    "loopback.test": [LOOPBACK, ipaddress.ip_address("::1")],
+    "six.test": [ipaddress.ip_address("::1")],
+}
+"""Made-up names and what the test resolver answers for them; other hosts resolve for real."""
+
+
 async def pin(host: str, port: int) -> list[IPAddress]:
-    """A resolver that knows only the name 'site.test' (as 127.0.0.1) and IP literals."""
-    if host == "site.test":
-        return [LOOPBACK]
-    return [ipaddress.ip_address(host.strip("[]"))] if host[0].isdigit() or ":" in host else []
+    """A resolver that knows the made-up names in `PINNED` and resolves the rest as usual."""
+    return PINNED[host] if host in PINNED else await resolve(host, port)
+
+
+def _via_site(site: Site, path: str = "/") -> str:
+    return f"http://{SITE}:{site.url.rsplit(':', 1)[1]}{path}"
 
 
 @pytest.mark.parametrize(
-    "location",
-    ["http://127.0.0.2:{other}/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/"],
+    ("location", "message"),
+    [
+        ("http://localhost:{port}/article.html", r"localhost resolves to \S+, a loopback address"),
+        ("http://127.0.0.1:{port}/article.html", r"127\.0\.0\.1 is a loopback address"),
+        (
+            "http://loopback.test:{port}/article.html",
+            r"loopback\.test resolves to 127\.0\.0\.1, a loopback address",
+        ),
+        ("http://six.test:{port}/article.html", r"six\.test resolves to ::1, a loopback address"),
+        ("http://[::1]:{port}/article.html", r"::1 is a loopback address"),
+        ("http://127.0.0.2:{other}/", r"127\.0\.0\.2 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", r"169\.254\.169\.254 is a link-local address"),
+    ],
 )
-async def test_every_redirect_hop_is_checked(site: Site, location: str) -> None:
+async def test_every_redirect_hop_is_checked(site: Site, location: str, message: str) -> None:
+    port = site.url.rsplit(":", 1)[1]
     with serve_site("127.0.0.2") as other:
-        target = location.format(other=other.url.rsplit(":", 1)[1])
-        fetcher = Fetcher(policy=first_hop_only, resolver=pin, timeout=10)
-        with pytest.raises(ToolError, match=REFUSED):
-            await fetcher.fetch(f"{site.url}/to?{target}")
+        target = location.format(port=port, other=other.url.rsplit(":", 1)[1])
+        fetcher = Fetcher(policy=site_only, resolver=pin, timeout=10)
+        with pytest.raises(ToolError, match=f"{message}; .*{REFUSED}"):
+            await fetcher.fetch(_via_site(site, f"/to?{target}"))
+        # Had the redirect been followed, the site (on 127.0.0.1) would have served it too.
         assert site.paths == [f"/to?{target}"] and other.requests == []
 
 
-async def test_redirect_to_a_name_is_resolved_and_checked(site: Site) -> None:
-    fetcher = Fetcher(policy=first_hop_only, resolver=pin, timeout=10)
-    with pytest.raises(ToolError, match="localhost resolves to no address"):
-        await fetcher.fetch(f"{site.url}/to?http://localhost/")
-    # The default resolver and policy refuse the same redirect as a loopback address.
-    with pytest.raises(ToolError, match=r"localhost resolves to .*loopback"):
-        await Fetcher(timeout=10).fetch("http://localhost/")
-    assert site.paths == ["/to?http://localhost/"]
+@pytest.mark.parametrize("host", ["loopback.test", "six.test", "localhost"])
+async def test_a_name_resolving_to_loopback_is_refused(site: Site, host: str) -> None:
+    # The default policy; made-up names resolve as the test says, localhost as the system does.
+    port = site.url.rsplit(":", 1)[1]
+    with pytest.raises(ToolError, match=rf"{host} resolves to \S+, a loopback address; "):
+        await Fetcher(resolver=pin, timeout=10).fetch(f"http://{host}:{port}/article.html")
+    assert site.requests == []
 
 
 async def test_connection_goes_to_the_checked_address(site: Site) -> None:
     # 'site.test' exists only in the test's resolver: the request can only reach the site if
     # the client connects to the address that was checked instead of resolving the name again.
     port = site.url.rsplit(":", 1)[1]
-    fetcher = Fetcher(policy=first_hop_only, resolver=pin, timeout=10)
-    fetched = await fetcher.fetch(f"http://site.test:{port}/article.html")
+    fetcher = Fetcher(policy=site_only, resolver=pin, timeout=10)
+    fetched = await fetcher.fetch(_via_site(site, "/article.html"))
     assert b"Hello covey" in fetched.body
     assert site.requests == [("/article.html", f"site.test:{port}")]
 
@@ -252,7 +280,7 @@ async def test_https_sends_the_name_as_sni_and_verifies_the_certificate(tmp_path
         thread = threading.Thread(target=handshake, daemon=True)
         thread.start()
         port = listener.getsockname()[1]
-        fetcher = Fetcher(policy=first_hop_only, resolver=pin, timeout=10)
+        fetcher = Fetcher(policy=site_only, resolver=pin, timeout=10)
         with pytest.raises(ToolError, match="certificate verify failed"):
             await fetcher.fetch(f"https://site.test:{port}/")
         thread.join(30)
