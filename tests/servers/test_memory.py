@@ -135,15 +135,29 @@ async def test_the_graph_survives_a_restart_and_is_the_store_agents_use(
     assert_no_crash(errlog)
 
 
-async def test_over_http_on_postgresql(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_over_http(tmp_path: Path, backend: str) -> None:
+    db = sqlite_url(tmp_path) if backend == "sqlite" else postgres_url()
     namespace = f"test-{uuid.uuid4().hex[:8]}"
-    args = ["--db", postgres_url(), "--namespace", namespace]
+    args = ["--db", db, "--namespace", namespace]
     async with http_process("covey.servers.memory", *args) as url, http_client_for(url) as client:
-        await client.call_tool("create_entities", {"entities": [ADA, ENGINE]})
+        created = await client.call_tool("create_entities", {"entities": [ADA, ENGINE]})
+        await client.call_tool(
+            "create_relations",
+            {"relations": [{"from": "Ada", "to": "Analytical Engine", "relationType": "studied"}]},
+        )
         found = await client.call_tool("search_nodes", {"query": "built"})
+        graph = await client.call_tool("read_graph", {})
         await client.call_tool("delete_entities", {"entityNames": ["Ada", "Analytical Engine"]})
+        emptied = await client.call_tool("read_graph", {})
+    assert created.structured_content == {"entities": [ADA, ENGINE]}
     assert found.structured_content is not None
     assert [e["name"] for e in found.structured_content["entities"]] == ["Analytical Engine"]
+    assert graph.structured_content == {
+        "entities": [ADA, ENGINE],
+        "relations": [{"from": "Ada", "to": "Analytical Engine", "relationType": "studied"}],
+    }
+    assert emptied.structured_content == {"entities": [], "relations": []}
 
 
 async def test_survives_malformed_calls_and_keeps_its_graph(
