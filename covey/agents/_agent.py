@@ -24,9 +24,9 @@ from ..models import (
 )
 from ..store import LongTermMemory
 from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
-from ._context import ContextBudget
+from ._context import ContextBudget, summary_of, with_summary
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
-from ._memory import memory_tools, with_memories
+from ._memory import memories_section, memory_tools
 from ._output import OutputPlan, plan_output
 from ._reflection import Reflection, reflect
 from ._run import AgentRun
@@ -163,10 +163,14 @@ class Agent(Generic[OutputT]):
         history: Sequence[Message],
         deps: object,
         sink: ToolEventSink | None,
+        instructions: str,
     ) -> tuple[list[Message], RunContext[Any]]:
         messages: list[Message] = []
-        if self.instructions:
-            messages.append(SystemMessage(content=self.instructions))
+        # The history's instructions give way to this run's, but its compaction summary
+        # stays: it is all that is left of the turns compaction removed.
+        system = with_summary(instructions, summary_of(history))
+        if system:
+            messages.append(SystemMessage(content=system))
         messages.extend(m for m in history if not isinstance(m, SystemMessage))
         if isinstance(prompt, str):
             messages.append(UserMessage(content=prompt))
@@ -174,6 +178,13 @@ class Agent(Generic[OutputT]):
             messages.extend(prompt)
         run_id = uuid.uuid4().hex
         return messages, RunContext(deps=deps, agent=self.name, run_id=run_id, on_event=sink)
+
+    async def _instructions_for(self, task: str) -> str:
+        """The instructions, with the memories most relevant to the task."""
+        parts = [self.instructions]
+        if self.memory is not None and self.recall_into_prompt:
+            parts.append(await memories_section(self.memory, task, self.recall_into_prompt))
+        return "\n\n".join(part for part in parts if part)
 
     async def _execute(
         self,
@@ -186,8 +197,16 @@ class Agent(Generic[OutputT]):
         stream_model: bool,
         approve: Approval | None = None,
     ) -> RunResult[OutputT]:
+        # Revisions recall for the task itself, not for the reviewer's feedback.
+        task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
         once = partial(
-            self._once, deps=deps, emit=emit, sink=sink, stream_model=stream_model, approve=approve
+            self._once,
+            task=task,
+            deps=deps,
+            emit=emit,
+            sink=sink,
+            stream_model=stream_model,
+            approve=approve,
         )
         first: RunResult[OutputT] = await once(prompt, history=history)
         if self.reflection is None:
@@ -196,7 +215,6 @@ class Agent(Generic[OutputT]):
         async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
             return await once(again, history=before)
 
-        task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
         revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
         return revised
 
@@ -204,6 +222,7 @@ class Agent(Generic[OutputT]):
         self,
         prompt: str | Sequence[Message],
         *,
+        task: str,
         history: Sequence[Message],
         deps: object,
         emit: Any,
@@ -211,10 +230,8 @@ class Agent(Generic[OutputT]):
         stream_model: bool,
         approve: Approval | None = None,
     ) -> RunResult[OutputT]:
-        messages, context = self._start(prompt, history, deps, sink)
-        if self.memory is not None and self.recall_into_prompt:
-            task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
-            messages = await with_memories(messages, self.memory, task, self.recall_into_prompt)
+        instructions = await self._instructions_for(task)
+        messages, context = self._start(prompt, history, deps, sink, instructions)
         await emit(RunStarted(agent=self.name, run_id=context.run_id))
         run = AgentRun(
             agent=self,
@@ -248,7 +265,7 @@ class Agent(Generic[OutputT]):
         Args:
             prompt: the user's message, or messages.
             history: earlier conversation to continue (system messages are replaced by
-                this agent's instructions).
+                this agent's instructions; a compaction summary in them is kept).
             deps: dependencies handed to tools through `RunContext.deps`.
             on_event: awaited with every event of the run (see `stream()` for a stream).
             approve: decides this run's calls to tools that require approval (default: the

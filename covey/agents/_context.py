@@ -23,9 +23,10 @@ from ..models import (
     UserMessage,
 )
 
-__all__ = ["Compaction", "ContextBudget", "turns_of"]
+__all__ = ["Compaction", "ContextBudget", "summary_of", "turns_of", "with_summary"]
 
-SUMMARY_MARKER = "\n\nSummary of the conversation so far:\n"
+SUMMARY_HEADING = "Summary of the conversation so far:\n"
+"""Starts the summary, which is always the last part of the instructions' system message."""
 _MARGIN = 16
 """Tokens kept free for the summary's marker and template overhead."""
 
@@ -47,6 +48,27 @@ def turns_of(messages: Sequence[Message]) -> list[list[Message]]:
                 continue
         turns.append([message])
     return turns
+
+
+def summary_of(messages: Sequence[Message]) -> str:
+    """The compaction summary carried by a conversation's system message ('' if none).
+
+    A run continued from `RunResult.messages` (a later run's `history`, or a revision after
+    reflection) gets its own fresh instructions, but keeps the summary of the turns that
+    compaction removed: without it those turns would be lost altogether.
+    """
+    for message in messages:
+        if isinstance(message, SystemMessage) and SUMMARY_HEADING in message.content:
+            return message.content.split(SUMMARY_HEADING, 1)[1]
+    return ""
+
+
+def with_summary(instructions: str, summary: str) -> str:
+    """The instructions with a compaction summary after them (unchanged without one)."""
+    base = instructions.split(SUMMARY_HEADING, 1)[0].rstrip()
+    if not summary:
+        return base
+    return f"{base}\n\n{SUMMARY_HEADING}{summary}" if base else SUMMARY_HEADING + summary
 
 
 def _render(turns: Sequence[Sequence[Message]]) -> str:
@@ -133,8 +155,7 @@ class ContextBudget:
         if not older:
             return list(messages), None
         summary = await self._summarize(head, older, model)
-        instructions = head[0].content.split(SUMMARY_MARKER)[0] if head else ""
-        merged = SystemMessage(content=(instructions + SUMMARY_MARKER + summary).strip())
+        merged = SystemMessage(content=with_summary(head[0].content if head else "", summary))
         result: list[Message] = [merged, *head[1:]]
         for turn in turns[len(older) :]:
             result.extend(turn)
@@ -165,9 +186,8 @@ class ContextBudget:
     async def _summarize(
         self, head: list[Message], older: list[list[Message]], model: ModelClient
     ) -> str:
-        earlier = ""
-        if head and SUMMARY_MARKER in head[0].content:
-            earlier = "Earlier summary: " + head[0].content.split(SUMMARY_MARKER, 1)[1] + "\n"
+        before = summary_of(head)
+        earlier = f"Earlier summary: {before}\n" if before else ""
         request: list[Message] = [
             SystemMessage(content=_SUMMARIZE),
             UserMessage(content=earlier + _render(older)),

@@ -7,15 +7,12 @@ instructions before the run. Agents of one team share memory by sharing a namesp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ..models import Message, SystemMessage
 from ..store import LongTermMemory
 from ..tools import FunctionTool, Tool
 
-__all__ = ["memory_tools", "with_memories"]
+__all__ = ["memory_tools", "memories_section"]
 
-MEMORIES_HEADER = "\n\nRelevant memories from earlier runs:\n"
+MEMORIES_HEADING = "Relevant memories from earlier runs:\n"
 
 
 def memory_tools(memory: LongTermMemory) -> list[Tool]:
@@ -46,17 +43,9 @@ def memory_tools(memory: LongTermMemory) -> list[Tool]:
     return [FunctionTool(remember), FunctionTool(recall)]
 
 
-async def with_memories(
-    messages: Sequence[Message], memory: LongTermMemory, task: str, limit: int
-) -> list[Message]:
-    """The messages with the memories most relevant to `task` added to the instructions."""
+async def memories_section(memory: LongTermMemory, task: str, limit: int) -> str:
+    """The memories most relevant to `task`, as a part of the instructions ('' for none)."""
     found = await memory.recall(task, limit=limit) if task.strip() else []
     if not found:
-        return list(messages)
-    listed = MEMORIES_HEADER + "\n".join(f"- {m.text} (about {m.about})" for m in found)
-    result = list(messages)
-    if result and isinstance(result[0], SystemMessage):
-        result[0] = SystemMessage(content=result[0].content + listed)
-    else:
-        result.insert(0, SystemMessage(content=listed.strip()))
-    return result
+        return ""
+    return MEMORIES_HEADING + "\n".join(f"- {m.text} (about {m.about})" for m in found)

@@ -126,3 +126,38 @@ async def test_an_agent_with_a_budget_compacts_as_it_goes_and_still_answers() ->
     assert events and all(e.tokens_after < e.tokens_before for e in events)
     assert max(turns) <= 400  # no request the model saw was over budget
     assert len(server.requests) == 9 + len(events)  # the summaries were written by the model
+
+
+async def test_a_run_continued_from_a_compacted_conversation_keeps_its_summary() -> None:
+    @tool
+    def lookup(page: int) -> str:
+        """Read a page of the ledger."""
+        return f"page {page}: " + "entry " * 60
+
+    pages: list[int] = []
+
+    def policy(request: ChatRequest) -> Reply:
+        if request.messages[0]["content"].startswith("Summarise"):
+            return Reply(text="Page 3 holds the rent of 1200 euros.")
+        if request.last_user_text.startswith("And the rent?"):
+            return Reply(text="Rent: see the summary.")
+        pages.append(len(pages))
+        if len(pages) > 6:
+            return Reply(text="Read them all.")
+        page = pages[-1]
+        return Reply(tool_calls=[ToolCall(id=f"c{page}", name="lookup", arguments={"page": page})])
+
+    async with ScriptedModelServer(policy=policy) as server:
+        async with ModelClient(config(server.base_url)) as model:
+            budget = ContextBudget(max_tokens=400, summary_tokens=40)
+            agent = Agent(
+                "bookkeeper", model, INSTRUCTIONS, tools=[lookup], max_turns=12, context=budget
+            )
+            first = await agent.run("Read the ledger.")
+            assert "Page 3 holds the rent" in str(first.messages[0])  # it was compacted
+            await agent.run("And the rent?", history=first.messages)
+        later = next(r for r in server.requests if r.last_user_text == "And the rent?")
+    system = later.messages[0]["content"]
+    assert system.startswith(INSTRUCTIONS)
+    assert "Page 3 holds the rent of 1200 euros." in system
+    assert [m["role"] for m in later.messages].count("system") == 1
