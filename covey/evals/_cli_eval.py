@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..models import ModelClient, ModelConfig
     from ..store import Store
     from ._case import Suite
+    from ._prices import PriceTable
     from ._results import RunResults
 
 __all__ = ["add_parser", "parse_model"]
@@ -68,6 +69,12 @@ def add_parser(commands: Any) -> None:
         "--html", type=Path, metavar="PATH", help="HTML report path (default .covey/reports/)"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write a JSON report")
+    parser.add_argument(
+        "--prices",
+        type=Path,
+        metavar="FILE",
+        help="price table for the cost figures (JSON/YAML: model name -> input/output per 1M)",
+    )
     parser.add_argument(
         "--schema", action="store_true", help="print the JSON Schema of suite files and exit"
     )
@@ -139,7 +146,9 @@ async def _model(config: ModelConfig | None) -> AsyncGenerator[ModelClient]:
         yield client
 
 
-async def _evaluate(args: argparse.Namespace, suite: Suite) -> list[RunResults]:
+async def _evaluate(
+    args: argparse.Namespace, suite: Suite, prices: PriceTable | None
+) -> list[RunResults]:
     from ..models import ModelConfig
     from ..store import Store
     from ._report_terminal import ProgressBar, format_summary
@@ -159,7 +168,8 @@ async def _evaluate(args: argparse.Namespace, suite: Suite) -> list[RunResults]:
                 if config is None:
                     print("Starting the embedded model (llama.cpp)...", file=sys.stderr)
                 async with _model(config) as model:
-                    label = _label(config, await model.model_name())
+                    name = await model.model_name()
+                    label = _label(config, name)
                     base = args.run_id or (
                         f"{suite.name}-{_slug(label)}-k{args.trials}-{_fingerprint(suite, args)}"
                     )
@@ -184,10 +194,11 @@ async def _evaluate(args: argparse.Namespace, suite: Suite) -> list[RunResults]:
                         store=store,
                         run_id=run_id,
                         label=label,
+                        model_name=name,
                         options=options,
                         progress=ProgressBar(),
                     )
-                print(format_summary(summarize(run)))
+                print(format_summary(summarize(run, prices=prices)))
                 results.append(run)
     return results
 
@@ -208,6 +219,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from .._errors import UsageError
     from ._compare import format_side_by_side
+    from ._prices import PriceTable
     from ._report_html import write_html_report
     from ._report_json import json_report
     from ._suite_load import load_suite, schema_text
@@ -232,15 +244,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         check = anyio.run(partial(check_suite, suite, concurrency=args.concurrency))
         print(format_check(check))
         return 0 if check.ok else 1
-    runs = anyio.run(_evaluate, args, suite)
+    prices = PriceTable.from_file(args.prices) if args.prices is not None else None
+    runs = anyio.run(_evaluate, args, suite, prices)
     for run in runs:
         html = args.html if args.html and len(runs) == 1 else None
-        path = write_html_report(html or Path(".covey/reports") / f"{run.run.run_id}.html", run)
-        print(f"HTML report: {path}")
+        target = html or Path(".covey/reports") / f"{run.run.run_id}.html"
+        print(f"HTML report: {write_html_report(target, run, prices=prices)}")
         if args.json is not None and len(runs) == 1:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(json_report(run), indent=2) + "\n")
+            report = json_report(run, summarize(run, prices=prices))
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
             print(f"JSON report: {args.json}")
     if len(runs) > 1:
-        print(format_side_by_side([summarize(r) for r in runs]))
+        print(format_side_by_side([summarize(r, prices=prices) for r in runs]))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import UsageError
 
-__all__ = ["ModelPrice", "PriceTable"]
+__all__ = ["ModelPrice", "PriceTable", "model_name_of"]
+
+
+def model_name_of(label: str) -> str:
+    """The model's name in a label; a label of another shape is its own name.
+
+    `qwen3-8b@http://host/v1`, `embedded:qwen3-8b` and `http://host/v1#qwen3-8b` all
+    name `qwen3-8b`.
+    """
+    if "#" in label:
+        return label.rsplit("#", 1)[1]
+    if label.startswith("embedded:"):
+        return label.removeprefix("embedded:")
+    found = re.match(r"(.+?)@https?://", label)
+    return found.group(1) if found else label
 
 
 class ModelPrice(BaseModel):
@@ -26,16 +41,16 @@ class ModelPrice(BaseModel):
 
 
 class PriceTable(BaseModel):
-    """Model label -> price per million input and output tokens.
+    """Model name (or label) -> price per million input and output tokens.
 
-    A trial's model label is looked up as written (`http://host/v1#qwen3-8b`), then by the
-    name after `#` (`qwen3-8b`), so one table serves every endpoint of a model. A model
+    A model is looked up by the label a run recorded (`qwen3-8b@http://host/v1`), then by
+    the model's name (`qwen3-8b`), so one table serves every endpoint of a model. A model
     missing from the table has no cost: reports show it as unknown rather than zero.
 
     Example:
         ```python
         prices = PriceTable.from_mapping({"qwen3-8b": {"input": 0.05, "output": 0.25}})
-        prices.cost("http://localhost:8000/v1#qwen3-8b", 1_000_000, 200_000)  # 0.1
+        prices.cost("qwen3-8b@http://localhost:8000/v1", 1_000_000, 200_000)  # 0.1
         ```
     """
 
@@ -92,16 +107,22 @@ class PriceTable(BaseModel):
             )
         return cls.from_mapping(data)  # pyright: ignore[reportUnknownArgumentType]
 
-    def price(self, model: str) -> ModelPrice | None:
-        """The price for a model label, by its full label then its name after `#`."""
+    def price(self, model: str, name: str | None = None) -> ModelPrice | None:
+        """The price for a model: by its full label, then by its name.
+
+        `name` defaults to the name in the label, as `covey eval` writes labels:
+        `name@url`, `embedded:name` (older runs: `url#name`).
+        """
         found = self.models.get(model)
-        if found is None and "#" in model:
-            found = self.models.get(model.rsplit("#", 1)[1])
+        if found is None:
+            found = self.models.get(name or model_name_of(model))
         return found
 
-    def cost(self, model: str, input_tokens: int, output_tokens: int) -> float | None:
-        """What the tokens cost on `model`, or None when the model has no price."""
-        found = self.price(model)
+    def cost(
+        self, model: str, input_tokens: int, output_tokens: int, *, name: str | None = None
+    ) -> float | None:
+        """What the tokens cost on `model` (named `name`), or None when it has no price."""
+        found = self.price(model, name)
         if found is None:
             return None
         return (input_tokens * found.input + output_tokens * found.output) / 1_000_000

@@ -89,7 +89,9 @@ class TrialResult(BaseModel):
         run_id: The run this trial belongs to.
         case_id: The case it attempted.
         trial: 0-based trial index within the case.
-        model: Model label, e.g. ``"gemma3-270m"`` or ``"http://host/v1#name"``.
+        model: Model label, e.g. ``"qwen3-8b@http://host/v1"`` or ``"embedded:gemma3-270m"``.
+        model_name: The name the model server serves the model under (``"qwen3-8b"``):
+            what price tables are keyed by. None on trials recorded before it was kept.
         seed: Sampling seed used for this trial.
         status: ``"passed"``, ``"failed"`` or ``"error"`` (infrastructure).
         score: Mean of the scores' values (0 on error).
@@ -112,6 +114,7 @@ class TrialResult(BaseModel):
     case_id: str
     trial: int
     model: str
+    model_name: str | None = None
     seed: int
     status: TrialStatus
     score: float

@@ -121,9 +121,16 @@ class _Outcome:
 
 class _Runner:
     def __init__(
-        self, suite: Suite, model: ModelClient, label: str, store: Store, options: EvalOptions
+        self,
+        suite: Suite,
+        model: ModelClient,
+        label: str,
+        model_name: str | None,
+        store: Store,
+        options: EvalOptions,
     ) -> None:
         self.suite, self.model, self.label = suite, model, label
+        self.model_name = model_name
         self.store, self.options = store, options
 
     async def agent_for(
@@ -170,6 +177,7 @@ class _Runner:
             case_id=case.id,
             trial=trial,
             model=self.label,
+            model_name=self.model_name,
             seed=seed,
             status="passed" if passed else "failed",
             score=sum(s.value for s in scores) / len(scores),
@@ -266,6 +274,7 @@ class _Runner:
             case_id=case.id,
             trial=trial,
             model=self.label,
+            model_name=self.model_name,
             seed=trial_seed(self.options.seed, case.id, trial),
             status="error",
             score=0.0,
@@ -290,10 +299,14 @@ async def run_eval(
     store: Store,
     run_id: str,
     label: str,
+    model_name: str | None = None,
     options: EvalOptions | None = None,
     progress: Progress | None = None,
 ) -> RunResults:
     """Run (or resume) an evaluation of `suite` on `model` and return everything recorded.
+
+    `label` names the model in reports (`covey eval` writes `name@url`); `model_name` is
+    the name price tables know it by (default: the model of `model.config`).
 
     Trials already recorded under `run_id` (passed or failed) are skipped; trials that
     ended in an infrastructure error are tried again.
@@ -302,6 +315,7 @@ async def run_eval(
         UsageError: bad options, or `run_id` names a run of another suite, model or k.
     """
     options = options or EvalOptions()
+    model_name = model_name or model.config.model
     if options.trials < 1 or options.concurrency < 1 or options.attempts < 1:
         raise UsageError("trials, concurrency and attempts must each be at least 1.")
     info = RunInfo(
@@ -315,6 +329,7 @@ async def run_eval(
             "seed": options.seed,
             "temperature": options.temperature,
             "reflect": options.reflect,
+            "model_name": model_name,
             "covey": _covey_version(),
             **options.config,
         },
@@ -330,7 +345,7 @@ async def run_eval(
         for index in range(options.trials)
         if (case.id, index) not in done
     ]
-    runner = _Runner(suite, model, label, store, options)
+    runner = _Runner(suite, model, label, model_name, store, options)
     limiter = options.limiter or anyio.CapacityLimiter(options.concurrency)
     if progress is not None:
         progress.start(len(todo))

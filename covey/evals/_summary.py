@@ -112,7 +112,7 @@ class RunSummary(BaseModel):
 def _trial_cost(trial: TrialResult, prices: PriceTable | None) -> float | None:
     if prices is None:
         return None
-    return prices.cost(trial.model, trial.input_tokens, trial.output_tokens)
+    return prices.cost(trial.model, trial.input_tokens, trial.output_tokens, name=trial.model_name)
 
 
 def _sum_protocol(trials: Iterable[TrialResult]) -> ProtocolStats:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import sys
@@ -77,3 +78,33 @@ async def test_an_eval_killed_halfway_resumes_without_repeating_a_trial(tmp_path
 @pytest.fixture(autouse=True)
 def _long_timeout(request: pytest.FixtureRequest) -> None:
     request.node.add_marker(pytest.mark.timeout(300))
+
+
+def _eval(url: str, db: Path, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "covey.cli", "eval", str(MINI), "--model", f"{url}#scripted"]
+    return [*command, "--db", f"sqlite:///{db}", *extra]
+
+
+async def test_eval_and_report_price_a_run_recorded_by_the_cli(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("currency: EUR\nmodels:\n  scripted: {input: 100000, output: 200000}\n")
+    db, report = tmp_path / "evals.db", tmp_path / "run.json"
+    async with scripted_server_process("tests.evals.policies:mini_oracle") as url:
+        cases = ["--cases", "calc-multiply,files-launch-code", "--prices", str(prices)]
+        files = ["--json", str(report), "--html", str(tmp_path / "run.html")]
+        ran = await anyio.run_process(_eval(url, db, *cases, *files), check=False)
+    assert ran.returncode == 0, ran.stderr.decode()[-2000:]
+    data = json.loads(report.read_text())
+    trials = data["trials"]
+    assert {t["model"] for t in trials} == {f"scripted@{url}"}  # the label covey eval writes
+    assert {t["model_name"] for t in trials} == {"scripted"}
+    tokens_in = sum(t["input_tokens"] for t in trials)
+    tokens_out = sum(t["output_tokens"] for t in trials)
+    expected = tokens_in * 0.1 + tokens_out * 0.2  # EUR per token: 100,000 and 200,000 per 1M
+    assert data["summary"]["overall"]["cost"] == pytest.approx(expected)
+    assert f"cost {expected:.4f} EUR" in ran.stdout.decode()
+    run_id = data["summary"]["run"]["run_id"]
+    base = [sys.executable, "-m", "covey.cli", "report", run_id, "--db", f"sqlite:///{db}"]
+    again = await anyio.run_process([*base, "--prices", str(prices)], check=False)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert f"cost {expected:.4f} EUR" in again.stdout.decode()

@@ -163,6 +163,10 @@ def test_price_table_from_mapping_and_files(tmp_path: Path) -> None:
     # 1M input * 0.05 + 0.2M output * 0.25 = 0.05 + 0.05.
     assert table.cost("qwen3-8b", 1_000_000, 200_000) == pytest.approx(0.1)
     assert table.cost("http://localhost:8000/v1#qwen3-8b", 2_000_000, 0) == pytest.approx(0.1)
+    # The labels covey eval records: name@url and embedded:name.
+    assert table.cost("qwen3-8b@http://localhost:8000/v1", 2_000_000, 0) == pytest.approx(0.1)
+    assert table.cost("embedded:qwen3-8b", 2_000_000, 0) == pytest.approx(0.1)
+    assert table.cost("my label", 2_000_000, 0, name="qwen3-8b") == pytest.approx(0.1)
     assert table.cost("unknown", 10, 10) is None
 
     as_json = tmp_path / "prices.json"

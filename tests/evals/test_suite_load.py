@@ -11,7 +11,9 @@ import yaml
 
 from covey import UsageError
 from covey.evals import Case, ContainsScorer, Suite, load_suite, suite_schema
+from covey.evals._results import ScoreResult
 from covey.evals._suite_load import parse_suite, schema_text
+from covey.evals._trial import TrialContext
 
 from .test_runner import MINI
 
@@ -93,7 +95,7 @@ def test_python_suites_take_any_scorer_object_and_keep_it_out_of_the_schema() ->
     class Always:
         name = "always"
 
-        async def score(self, trial: object) -> object:
+        async def score(self, trial: TrialContext) -> ScoreResult:
             raise AssertionError("not called here")
 
     case = Case(id="a", input="x", scorers=[Always()])
