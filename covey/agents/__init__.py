@@ -40,6 +40,7 @@ from ._graph_run import (
 )
 from ._graph_state import FieldOp, Reducer, add, append, merge, reducer
 from ._graph_tasks import AskPending, EffectLog, NodeContext
+from ._lessons import Lessons
 from ._patterns import (
     Review,
     Routing,
@@ -107,6 +108,7 @@ __all__ = [
     "Reflected",
     "Reflection",
     "Critique",
+    "Lessons",
     "ContextBudget",
     "Compaction",
     "RunFinished",

@@ -12,7 +12,7 @@ from typing import Any, Generic
 import pydantic
 from typing_extensions import TypeVar
 
-from .._errors import CoveyError, UsageError
+from .._errors import CoveyError, RunError, UsageError
 from ..models import (
     Message,
     ModelClient,
@@ -26,6 +26,7 @@ from ..store import LongTermMemory
 from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ._context import ContextBudget, summary_of, with_summary
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
+from ._lessons import Lessons, lessons_section
 from ._memory import memories_section, memory_tools
 from ._output import OutputPlan, plan_output
 from ._reflection import Reflection, reflect
@@ -90,6 +91,7 @@ class Agent(Generic[OutputT]):
         reflection: Reflection | None = None,
         memory: LongTermMemory | None = None,
         recall_into_prompt: int = 0,
+        lessons: Lessons | None = None,
     ) -> None:
         """Create an agent.
 
@@ -115,6 +117,8 @@ class Agent(Generic[OutputT]):
             memory: long-term memory; the agent gets `remember` and `recall` tools over it.
             recall_into_prompt: also put this many memories most relevant to each task in
                 the instructions before the run (0: none).
+            lessons: lessons from earlier failures: the most relevant to each task are put
+                in the instructions, and `learn()` writes new ones.
         """
         if max_turns < 1:
             raise UsageError(f"Agent {name!r}: max_turns must be at least 1, got {max_turns}.")
@@ -145,6 +149,7 @@ class Agent(Generic[OutputT]):
         self.reflection = reflection
         self.memory = memory
         self.recall_into_prompt = recall_into_prompt
+        self.lessons = lessons
         if memory is not None:
             self.tool_sources.extend(memory_tools(memory))
         elif recall_into_prompt:
@@ -180,10 +185,12 @@ class Agent(Generic[OutputT]):
         return messages, RunContext(deps=deps, agent=self.name, run_id=run_id, on_event=sink)
 
     async def _instructions_for(self, task: str) -> str:
-        """The instructions, with the memories most relevant to the task."""
+        """The instructions, with the memories and lessons most relevant to the task."""
         parts = [self.instructions]
         if self.memory is not None and self.recall_into_prompt:
             parts.append(await memories_section(self.memory, task, self.recall_into_prompt))
+        if self.lessons is not None:
+            parts.append(lessons_section(await self.lessons.relevant(task)))
         return "\n\n".join(part for part in parts if part)
 
     async def _execute(
@@ -324,6 +331,33 @@ class Agent(Generic[OutputT]):
                 prompt, history=history, deps=deps, emit=emit, sink=sink, stream_model=True
             )
         )
+
+    async def learn(
+        self, task: str, result: RunResult[Any] | RunError | None, feedback: str
+    ) -> str:
+        """After a failed task, have the model write a lesson that later runs will get.
+
+        The lesson (what went wrong, what to do next time) is kept in `lessons`; runs of
+        similar tasks, by this agent or any agent sharing the namespace, find it in their
+        instructions.
+
+        Args:
+            task: what the agent was asked.
+            result: the failed run's result, or the `RunError` it raised (None: neither).
+            feedback: why it failed, as the caller (a person, a test, a scorer) sees it.
+
+        Returns:
+            The lesson.
+
+        Raises:
+            UsageError: the agent has no `lessons`.
+        """
+        if self.lessons is None:
+            raise UsageError(
+                f"Agent {self.name!r} has no lessons to learn into: pass "
+                "lessons=Lessons(store, 'lessons:...') to Agent()."
+            )
+        return await self.lessons.learn(self.model, task, result, feedback)
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r})"
