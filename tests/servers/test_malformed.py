@@ -1,7 +1,12 @@
-"""Each server, as a real stdio process, answers 1,000 malformed calls with errors, then works."""
+"""Each server, as a real stdio process, answers 1,000 malformed or huge calls, then works.
+
+Wrong types, missing fields and 100k+ character strings (in fields, array items and nested
+objects) each get a clear error, or a result where the call is valid after all.
+"""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import IO, Any
@@ -39,20 +44,63 @@ def _wrong(spec: dict[str, Any], rng: random.Random) -> Any:
     return rng.choice(_WRONG[_kind(spec)])
 
 
-def _malformed(tool: Tool, rng: random.Random) -> dict[str, Any]:
-    """Arguments no schema-valid call could have: a field missing or of the wrong type."""
+def _huge_text(rng: random.Random) -> str:
+    return ("x" * 98 + "\u00e9\n") * rng.randrange(1_000, 3_000)
+
+
+def _huge(
+    spec: dict[str, Any], defs: dict[str, Any], rng: random.Random
+) -> tuple[Any, bool] | None:
+    """A value of `spec`'s shape with a 100k+ character string in every string inside it.
+
+    Returns the value and whether some string in it is over its schema's `maxLength` (so the
+    call cannot be valid), or None when the shape holds no string.
+    """
+    if "$ref" in spec:
+        spec = defs[str(spec["$ref"]).rsplit("/", 1)[1]]
+    kind = _kind(spec)
+    if kind == "string" and "enum" not in spec:
+        return _huge_text(rng), "maxLength" in spec
+    if kind == "array":
+        item = _huge(spec.get("items", {}), defs, rng)
+        return None if item is None else ([item[0]], item[1])
+    if kind != "object" or "properties" not in spec:
+        return None
+    value: dict[str, Any] = {}
+    bounded = False
+    for name, field in spec["properties"].items():
+        inner = _huge(field, defs, rng)
+        if inner is not None:
+            value[name], over = inner
+            bounded = bounded or over
+        elif name in spec.get("required", []):
+            return None
+    return value, bounded
+
+
+def _malformed(tool: Tool, rng: random.Random) -> tuple[dict[str, Any], bool]:
+    """Arguments with a field missing or of the wrong type, or with huge strings inside.
+
+    Returns the arguments and whether a schema-valid call could have them (huge strings in
+    fields without a length limit), in which case a result is as good an answer as an error.
+    """
     properties: dict[str, Any] = tool.input_schema.get("properties", {})
     required: list[str] = tool.input_schema.get("required", [])
     arguments: dict[str, Any] = {name: "ok" for name in required}
     if required and rng.random() < 0.25:
         del arguments[rng.choice(required)]
         arguments[f"bogus{rng.randrange(9)}"] = "x" * rng.randrange(1000)
-        return arguments
+        return arguments, False
     if not properties:
-        return {"unexpected": 1}  # calls that take no arguments get the one wrong shape there is
+        return {"unexpected": 1}, False  # calls that take no arguments get the one wrong shape
     name = rng.choice(sorted(properties))
+    if rng.random() < 0.3:
+        huge = _huge(properties[name], tool.input_schema.get("$defs", {}), rng)
+        if huge is not None:
+            arguments[name] = huge[0]
+            return arguments, not huge[1]
     arguments[name] = _wrong(properties[name], rng)
-    return arguments
+    return arguments, False
 
 
 def assert_no_crash(errlog: IO[str]) -> None:
@@ -65,24 +113,32 @@ def assert_no_crash(errlog: IO[str]) -> None:
 async def hammer(client: Client, seed: int, *, skip: frozenset[str] = frozenset()) -> None:
     rng = random.Random(seed)
     tools = [t for t in (await client.list_tools()).tools if t.name not in skip]
+    huge = 0
     for number in range(CALLS):
         if number % 50 == 0:
-            name, arguments = f"no_such_tool_{number}", {"x": 1}
+            name, arguments, may_succeed = f"no_such_tool_{number}", {"x": 1}, False
         else:
             tool = rng.choice(tools)
-            name, arguments = tool.name, _malformed(tool, rng)
+            name = tool.name
+            arguments, may_succeed = _malformed(tool, rng)
+            huge += len(json.dumps(arguments)) > 100_000
         try:
             result = await client.call_tool(name, arguments)
         except MCPError as exc:
-            assert exc.code == INVALID_PARAMS, (name, arguments, exc)
+            assert exc.code == INVALID_PARAMS, (name, str(arguments)[:200], exc)
             continue
-        assert result.is_error, (name, str(arguments)[:200], result)
-        assert result.content and len(getattr(result.content[0], "text", "")) < 2000
+        assert result.content, (name, str(arguments)[:200], result)
+        if may_succeed and not result.is_error:
+            continue
+        assert result.is_error, (name, str(arguments)[:200], str(result)[:500])
+        assert 0 < len(getattr(result.content[0], "text", "")) < 2000, str(result)[:3000]
+    assert huge >= CALLS // 20, f"only {huge} of {CALLS} calls carried a 100k+ string"
 
 
 async def test_files_survives_malformed_calls(world: World, errlog: IO[str]) -> None:
     before = world.snapshot()
-    args = ["--root", str(world.root)]
+    # Huge contents in write_file and edit_file are valid calls; some are over the write limit.
+    args = ["--root", str(world.root), "--max-write-bytes", "200000"]
     async with stdio_client_for("covey.servers.files", *args, errlog=errlog) as client:
         # list_allowed_directories takes nothing, so the only malformed call is an extra key,
         # which (as in the reference server) is ignored; it is exercised elsewhere.
@@ -90,7 +146,11 @@ async def test_files_survives_malformed_calls(world: World, errlog: IO[str]) -> 
         result = await client.call_tool("read_text_file", {"path": "a.txt"})
     assert not result.is_error and result.structured_content == {"content": "alpha\nbeta\ngamma\n"}
     names = {p.name for p in world.root.iterdir()}
-    assert names == {"a.txt", "sub", "link_out", "link_file_out", "link_sibling", "link_in", "loop"}
+    assert names - {"ok"} == {
+        "a.txt", "sub", "link_out", "link_file_out", "link_sibling", "link_in", "loop"
+    }  # fmt: skip
+    if (world.root / "ok").exists():  # a huge write_file that fitted the limit
+        assert 100_000 < (world.root / "ok").stat().st_size <= 200_000
     assert world.snapshot() == before
     assert (world.outside / "secret.txt").read_text() == SECRET
     assert_no_crash(errlog)
