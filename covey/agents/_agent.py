@@ -32,7 +32,7 @@ from ._output import OutputPlan, plan_output
 from ._reflection import Reflection, reflect
 from ._run import AgentRun
 from ._stream import EventStream
-from ._toolbox import Approval, ToolSource, as_sources
+from ._toolbox import Approval, ToolJournal, ToolSource, as_sources
 
 __all__ = ["Agent", "RunResult", "AgentStream"]
 
@@ -203,6 +203,7 @@ class Agent(Generic[OutputT]):
         sink: ToolEventSink | None,
         stream_model: bool,
         approve: Approval | None = None,
+        journal: ToolJournal | None = None,
     ) -> RunResult[OutputT]:
         # Revisions recall for the task itself, not for the reviewer's feedback.
         task = prompt if isinstance(prompt, str) else _last_user_text(prompt)
@@ -214,6 +215,7 @@ class Agent(Generic[OutputT]):
             sink=sink,
             stream_model=stream_model,
             approve=approve,
+            journal=journal,
         )
         first: RunResult[OutputT] = await once(prompt, history=history)
         if self.reflection is None:
@@ -236,6 +238,7 @@ class Agent(Generic[OutputT]):
         sink: ToolEventSink | None,
         stream_model: bool,
         approve: Approval | None = None,
+        journal: ToolJournal | None = None,
     ) -> RunResult[OutputT]:
         instructions = await self._instructions_for(task)
         messages, context = self._start(prompt, history, deps, sink, instructions)
@@ -247,6 +250,7 @@ class Agent(Generic[OutputT]):
             emit=emit,
             stream_model=stream_model,
             approve=approve if approve is not None else self.approve,
+            journal=journal,
         )
         try:
             output = await run.execute()
@@ -266,6 +270,7 @@ class Agent(Generic[OutputT]):
         deps: object = None,
         on_event: Callable[[AgentEvent | ToolEvent], Awaitable[None]] | None = None,
         approve: Approval | None = None,
+        journal: ToolJournal | None = None,
     ) -> RunResult[OutputT]:
         """Run to a final answer.
 
@@ -277,6 +282,9 @@ class Agent(Generic[OutputT]):
             on_event: awaited with every event of the run (see `stream()` for a stream).
             approve: decides this run's calls to tools that require approval (default: the
                 agent's `approve`).
+            journal: keeps the run's completed tool calls so that running the same task
+                again replays their results instead of calling the tools (a graph's agent
+                node passes one).
 
         Raises:
             RunError: the run could not finish (`MaxTurnsExceeded`, `ToolRetriesExhausted`,
@@ -296,6 +304,7 @@ class Agent(Generic[OutputT]):
                 sink=None,
                 stream_model=False,
                 approve=approve,
+                journal=journal,
             )
         progress: list[ToolEvent] = []
 
@@ -312,6 +321,7 @@ class Agent(Generic[OutputT]):
             sink=progress.append,
             stream_model=False,
             approve=approve,
+            journal=journal,
         )
 
     def stream(

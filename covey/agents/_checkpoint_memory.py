@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import UsageError
-from ..store._ops import FieldOp, apply_ops
+from ..store._ops import FieldOp, apply_ops, dumps, loads
 
-__all__ = ["MemoryCheckpoint", "MemoryCheckpointer"]
+__all__ = ["MemoryCheckpoint", "MemoryCheckpointer", "MemoryEffect", "MemoryEffects"]
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -30,12 +30,43 @@ class MemoryCheckpoint:
     """The engine's bookkeeping."""
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class MemoryEffect:
+    """A recorded side effect."""
+
+    result: Any
+    """What it returned, as JSON data."""
+
+
+@dataclass(kw_only=True, slots=True)
+class MemoryEffects:
+    """An effect journal in memory (the `EffectLog` of a graph on a `MemoryCheckpointer`)."""
+
+    recorded: dict[tuple[str, str], MemoryEffect] = field(default_factory=lambda: {})
+    """Effects by thread and key."""
+
+    async def get(self, thread_id: str, key: str) -> MemoryEffect | None:
+        """The effect recorded under `key`, or None."""
+        return self.recorded.get((thread_id, key))
+
+    async def record(self, thread_id: str, key: str, result: Any) -> MemoryEffect:
+        """Record an effect (as JSON, like the store does); the first record of a key wins.
+
+        Raises:
+            UsageError: `result` is not JSON data.
+        """
+        effect = MemoryEffect(result=loads(dumps(result, "An effect's result")))
+        return self.recorded.setdefault((thread_id, key), effect)
+
+
 @dataclass(kw_only=True, slots=True)
 class MemoryCheckpointer:
-    """Keeps every thread's checkpoints in this process's memory."""
+    """Keeps every thread's checkpoints, and its nodes' effects, in this process's memory."""
 
     threads: dict[str, list[MemoryCheckpoint]] = field(default_factory=lambda: {})
     """Checkpoints per thread, oldest first."""
+    effects: MemoryEffects = field(default_factory=MemoryEffects)
+    """The effect journal of graphs compiled with this checkpointer."""
 
     async def commit(
         self,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any, cast
 
 import pydantic
 
 from .._errors import UsageError
-from ..models import ToolCall
 from ._agent import Agent
 from ._graph_events import NodeEvent
-from ._graph_tasks import NodeContext
+from ._graph_tools import NodeToolJournal
 
-__all__ = ["wrap_node", "adapt_function", "as_update", "ask_approval"]
+__all__ = ["wrap_node", "adapt_function", "as_update"]
 
 NodeRun = Callable[[Any, Any, Any], Awaitable[Mapping[str, Any] | None]]
 
@@ -85,35 +82,11 @@ def _agent_node(
         async def forward(event: Any) -> None:
             await context.emit(NodeEvent(node=context.node, event=event))
 
-        approve = agent.approve or partial(ask_approval, context, agent.name)
-        result = await agent.run(str(prompt), on_event=forward, approve=approve)
+        tools = NodeToolJournal(context=context, agent=agent.name, ask=agent.approve is None)
+        result = await agent.run(str(prompt), on_event=forward, journal=tools)
         return _output_update(out, state, result.output)
 
     return run
-
-
-_YES = frozenset({"yes", "y", "ok", "allow", "allowed", "approve", "approved", "true"})
-
-
-async def ask_approval(context: NodeContext, agent: str, call: ToolCall) -> bool | str:
-    """Ask a person, through the graph, whether an agent may make a tool call.
-
-    The run stops with the question; `resume(thread_id, answer)` continues with the answer:
-    `True` or "yes" allows the call, anything else refuses it (a string is the reason given
-    to the model; "no: too expensive" says why).
-    """
-    arguments = json.dumps(call.arguments, ensure_ascii=False)
-    if len(arguments) > 500:
-        arguments = arguments[:500] + "...(truncated)"
-    answer = await context.ask(
-        f"Agent {agent!r} wants to call the tool {call.name!r} with {arguments}. "
-        "Allow it? Answer yes, or no with a reason."
-    )
-    if answer is True or (isinstance(answer, str) and answer.strip().lower() in _YES):
-        return True
-    if isinstance(answer, str) and answer.strip():
-        return f"a person said {answer.strip()!r}"
-    return "a person refused it"
 
 
 def _subgraph_node(

@@ -13,6 +13,7 @@ import pydantic
 from .._concurrency import run_all
 from .._errors import CoveyError, RunError, UsageError
 from ..store import CheckpointStore, EffectJournal
+from ._checkpoint_memory import MemoryCheckpointer
 from ._graph_events import (
     GraphEvent,
     GraphFinished,
@@ -175,6 +176,8 @@ class CompiledGraph(Generic[S]):
         self.step_limit = step_limit
         if journal is None and isinstance(checkpointer, CheckpointStore):
             journal = EffectJournal(checkpointer.store)
+        elif journal is None and isinstance(checkpointer, MemoryCheckpointer):
+            journal = checkpointer.effects
         self.journal = journal
         """Where nodes' `ctx.effect(...)` results are recorded."""
 

@@ -96,13 +96,15 @@ class NodeContext:
     """Answers given so far to this superstep's questions, by question key."""
     _asked: list[int] = field(default_factory=lambda: [0])
 
-    async def ask(self, question: str) -> Any:
+    async def ask(self, question: str, *, key: str | None = None) -> Any:
         """Ask a person; the run stops here until `resume(thread_id, answer)` answers.
 
         The node runs again from its start when the thread resumes, and this call then
         returns the answer (as JSON data). Work before the question runs again too: do side
         effects through `effect()` so they are not repeated. A node may ask several
-        questions; each stops the run once.
+        questions; each stops the run once. Answers go to questions by their order in the
+        node, or by `key` when given: give one when the node may ask in another order when
+        it runs again (an agent node keys its approvals by the tool call).
 
         Example:
             ```python
@@ -112,8 +114,10 @@ class NodeContext:
                 ...
             ```
         """
-        key = f"{self.key}/ask/{self._asked[0]}"
-        self._asked[0] += 1
+        if key is None:
+            key = str(self._asked[0])
+            self._asked[0] += 1
+        key = f"{self.key}/ask/{key}"
         if key in self.answers:
             return self.answers[key]
         raise AskPending(key, question, self.node)
@@ -130,7 +134,7 @@ class NodeContext:
         system you change (a payment id, a file name) so that a crash between the effect and
         its record cannot double it either. Its result must be JSON data; a step that runs
         again gets the recorded result back (as JSON: tuples come back as lists) without
-        calling `fn`. Without a journal (no durable checkpointer) `fn` simply runs.
+        calling `fn`. Without a journal (no checkpointer) `fn` simply runs.
 
         Args:
             name: Names the effect within the task; distinct effects need distinct names.

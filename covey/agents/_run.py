@@ -35,7 +35,7 @@ from ._events import (
     ToolCallRequested,
 )
 from ._output import FINAL_TOOL, OutputPlan, validate_output
-from ._toolbox import Approval, ToolBox, malformed_result, run_calls
+from ._toolbox import Approval, ToolBox, ToolJournal, malformed_result, run_calls
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -56,6 +56,8 @@ class AgentRun:
     stream_model: bool
     approve: Approval | None = None
     """Decides calls to tools that require approval (the agent's, or the run's own)."""
+    journal: ToolJournal | None = None
+    """Keeps completed tool calls so that running the same task again replays them."""
     usage: Usage = field(default_factory=Usage)
     invalid_calls: int = 0
     output_retries: int = 0
@@ -170,6 +172,7 @@ class AgentRun:
             default_timeout=self.agent.tool_timeout,
             approve=self.approve,
             emit=self.emit,
+            journal=self.journal,
         )
         results += [malformed_result(m) for m in response.malformed_tool_calls]
         for call, result in zip(recorded, results, strict=True):

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -16,7 +16,7 @@ from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import FunctionTool, RunContext, Tool, ToolResult, Toolset
 from ._events import AgentEvent, ToolFinished, ToolStarted
 
-__all__ = ["ToolSource", "Approval", "ToolBox", "as_sources", "run_calls"]
+__all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
 
 ToolSource = Tool | Toolset | Callable[..., Any]
 """What an agent takes as a tool: a `Tool`, a `Toolset` (MCP server), or a plain function."""
@@ -26,6 +26,32 @@ Approval = Callable[[ToolCall], "bool | str | Awaitable[bool | str]"]
 refuses it, and the refusal goes back to the model."""
 
 Emit = Callable[[AgentEvent], Awaitable[None]]
+
+
+class ToolJournal(Protocol):
+    """Keeps a run's tool calls, so that running the same task again does not repeat them.
+
+    Give one to `Agent.run(journal=...)`; a graph's agent node gives one backed by the
+    store's effect journal. For each call, in the order the model made them, the run asks for
+    its `key`; a call whose key has a recorded result gets that result back without the tool
+    running (or being approved) again; a call that runs has its result recorded.
+    """
+
+    def key(self, call: ToolCall) -> str:
+        """A key for `call` that is the same when the same task runs again."""
+        ...  # protocol member
+
+    async def replay(self, key: str) -> ToolResult | None:
+        """The result recorded under `key`, or None when the call has not completed."""
+        ...  # protocol member
+
+    async def record(self, key: str, result: ToolResult) -> None:
+        """Record a completed call's result."""
+        ...  # protocol member
+
+    async def approve(self, key: str, call: ToolCall) -> bool | str | None:
+        """Decide a call that requires approval (by its key), or None for the run's `approve`."""
+        ...  # protocol member
 
 
 def as_sources(tools: Sequence[ToolSource]) -> list[Tool | Toolset]:
@@ -97,31 +123,34 @@ class ToolBox:
         return [t.definition for t in self.tools.values()]
 
 
-async def _approved(tool: Tool, call: ToolCall, approve: Approval | None) -> str | None:
+async def _approved(
+    tool: Tool, call: ToolCall, approve: Approval | None, kept: tuple[ToolJournal, str] | None
+) -> str | None:
     """None when the call may run, else the refusal to send back."""
     if not tool.requires_approval:
         return None
-    if approve is None:
-        return (
-            f"Tool {call.name!r} needs approval and this agent has no approval callback, "
-            "so the call was not made."
-        )
-    verdict = approve(call)
-    if inspect.isawaitable(verdict):
-        verdict = await verdict
+    verdict = await kept[0].approve(kept[1], call) if kept is not None else None
+    if verdict is None:
+        if approve is None:
+            return (
+                f"Tool {call.name!r} needs approval and this agent has no approval callback, "
+                "so the call was not made."
+            )
+        decided = approve(call)
+        verdict = await decided if inspect.isawaitable(decided) else decided
     if verdict is True:
         return None
     reason = verdict if isinstance(verdict, str) and verdict else "no reason given"
     return f"The call to {call.name!r} was refused: {reason}. Do not retry it unchanged."
 
 
-async def _one(
+async def _prepare(
     call: ToolCall,
     box: ToolBox,
-    context: RunContext[Any],
-    default_timeout: float,
     approve: Approval | None,
-) -> ToolResult:
+    kept: tuple[ToolJournal, str] | None,
+) -> ToolResult | None:
+    """What the call gets without running (unknown tool, replayed, refused), or None."""
     tool = box.tools.get(call.name)
     if tool is None:
         names = ", ".join(sorted(box.tools)) or "none"
@@ -130,9 +159,17 @@ async def _one(
             is_error=True,
             invalid_arguments=True,
         )
-    refusal = await _approved(tool, call, approve)
-    if refusal is not None:
-        return ToolResult(content=refusal, is_error=True)
+    if kept is not None:
+        done = await kept[0].replay(kept[1])
+        if done is not None:
+            return done
+    refusal = await _approved(tool, call, approve, kept)
+    return ToolResult(content=refusal, is_error=True) if refusal is not None else None
+
+
+async def _invoke(
+    call: ToolCall, tool: Tool, context: RunContext[Any], default_timeout: float
+) -> ToolResult:
     timeout = tool.timeout if tool.timeout is not None else default_timeout
     with anyio.move_on_after(timeout) as scope:
         return await tool.call(call.arguments, replace(context, tool_call_id=call.id))
@@ -153,14 +190,25 @@ async def run_calls(
     default_timeout: float,
     approve: Approval | None,
     emit: Emit,
+    journal: ToolJournal | None = None,
 ) -> list[ToolResult]:
-    """Run the calls concurrently, each with its timeout; results in the calls' order."""
+    """Run the calls concurrently, each with its timeout; results in the calls' order.
+
+    Approvals (and a journal's replays) are settled first, one call at a time in the model's
+    order, so no tool of the turn runs until every call in it has been decided.
+    """
+    kept = [(journal, journal.key(c)) if journal is not None else None for c in calls]
+    settled = [await _prepare(c, box, approve, k) for c, k in zip(calls, kept, strict=True)]
     results: list[ToolResult | None] = [None] * len(calls)
 
     async def run(index: int, call: ToolCall) -> None:
         await emit(ToolStarted(agent=agent, call=call))
         start = time.perf_counter()
-        result = await _one(call, box, context, default_timeout, approve)
+        result = settled[index]
+        if result is None:
+            result = await _invoke(call, box.tools[call.name], context, default_timeout)
+            if (journaled := kept[index]) is not None:
+                await journaled[0].record(journaled[1], result)
         results[index] = result
         seconds = time.perf_counter() - start
         await emit(ToolFinished(agent=agent, call=call, result=result, seconds=seconds))

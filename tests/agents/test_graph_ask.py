@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import pydantic
@@ -10,15 +11,18 @@ from covey import ModelClient
 from covey.agents import (
     START,
     Agent,
+    CompiledGraph,
     Graph,
     GraphInterrupted,
+    GraphResult,
     MemoryCheckpointer,
     NodeContext,
     append,
 )
+from covey.models import ToolCall
 from covey.store import CheckpointStore
-from covey.testing import Reply, ScriptedModelServer
-from covey.tools import tool
+from covey.testing import ChatRequest, Reply, ScriptedModelServer
+from covey.tools import FunctionTool, tool
 
 from ..store.conftest import Backend, backend
 from .test_agent import call, config
@@ -91,7 +95,7 @@ async def test_parallel_questions_are_asked_one_at_a_time_and_reach_their_node()
     assert sorted(done.state.log) == ["a got one", "b got two"]
 
 
-def mailer(sent: list[str]) -> object:
+def mailer(sent: list[str]) -> FunctionTool:
     @tool(requires_approval=True)
     def send_email(to: str, body: str) -> str:
         """Send an email."""
@@ -136,3 +140,81 @@ async def test_a_refusal_with_a_reason_reaches_the_model() -> None:
     assert sent == []
     assert "never mail everyone" in fed_back and "refused" in fed_back
     assert done.state.answer == "Not sent."
+
+
+def _fresh_id() -> str:
+    return f"call_{uuid.uuid4().hex[:8]}"  # a real model names its calls anew on every run
+
+
+def _errand_policy(request: ChatRequest) -> Reply:
+    """Look Ada up, mail Ada, mail Bob, answer; call ids differ every time."""
+    done = [m for m in request.body["messages"] if m.get("role") == "tool"]
+    steps = [
+        ToolCall(id=_fresh_id(), name="lookup", arguments={"name": "ada"}),
+        ToolCall(id=_fresh_id(), name="send_email", arguments={"to": "ada", "body": "Hi"}),
+        ToolCall(id=_fresh_id(), name="send_email", arguments={"to": "bob", "body": "Hi"}),
+    ]
+    if len(done) < len(steps):
+        return Reply(tool_calls=[steps[len(done)]])
+    return Reply(text=f"Done: {done[-1]['content']}")
+
+
+def _errand_graph(
+    model: ModelClient, store: CheckpointStore, lookups: list[str], sent: list[str]
+) -> CompiledGraph[Trip]:
+    @tool
+    def lookup(name: str) -> str:
+        """Find a person's address."""
+        lookups.append(name)
+        return f"{name}@example.org"
+
+    agent = Agent("assistant", model, tools=[lookup, mailer(sent)])
+    graph = Graph(Trip)
+    graph.add_node("assistant", agent, input=lambda s: "Mail Ada and Bob.", output="answer")
+    graph.add_node("after", lambda s: {"log": [f"after: {s.answer}"]})
+    graph.add_edge(START, "assistant").add_edge("assistant", "after")
+    return graph.compile(checkpointer=store)
+
+
+async def test_an_agent_needing_two_approvals_makes_each_tool_call_once(backend: Backend) -> None:
+    lookups: list[str] = []
+    sent: list[str] = []
+    results: list[GraphResult[Trip]] = []
+    async with ScriptedModelServer(policy=_errand_policy) as server:
+        async with ModelClient(config(server.base_url)) as model:
+            for answer in (None, "yes", "yes"):  # each in a new store session, as a new process
+                async with backend.store() as store:
+                    app = _errand_graph(model, CheckpointStore(store), lookups, sent)
+                    if answer is None:
+                        results.append(await app.run(Trip(), thread_id="errand"))
+                    else:
+                        results.append(await app.resume("errand", answer))
+    first, second, done = results
+    assert first.status == second.status == "interrupted"
+    assert first.question is not None and '"to": "ada"' in first.question
+    assert second.question is not None and '"to": "bob"' in second.question
+    assert done.status == "done"
+    assert done.state.answer == "Done: sent to bob"
+    assert done.state.log == ["after: Done: sent to bob"]
+    assert lookups == ["ada"]  # the node ran three times, each tool call happened once
+    assert sent == ["ada", "bob"]
+
+
+async def test_an_approval_belongs_to_its_call_when_the_model_reorders_calls() -> None:
+    ada = ToolCall(id="c1", name="send_email", arguments={"to": "ada", "body": "Hi"})
+    bob = ToolCall(id="c2", name="send_email", arguments={"to": "bob", "body": "Hi"})
+    # One turn with both calls; when the node runs again the model lists them the other way.
+    both, swapped = Reply(tool_calls=[ada, bob]), Reply(tool_calls=[bob, ada])
+    script = [both, swapped, swapped, Reply(text="Bob only.")]
+    sent: list[str] = []
+    async with ScriptedModelServer(script) as server, ModelClient(config(server.base_url)) as model:
+        app = _agent_graph(model, sent).compile(checkpointer=MemoryCheckpointer())
+        first = await app.run(Trip(), thread_id="mail")
+        second = await app.resume("mail", "no: not Ada")
+        done = await app.resume("mail", "yes")
+        fed_back = [m for m in server.requests[3].body["messages"] if m.get("role") == "tool"]
+    assert first.question is not None and '"to": "ada"' in first.question
+    assert second.question is not None and '"to": "bob"' in second.question
+    assert sent == ["bob"]  # neither ran before both were decided; Ada's "no" stayed Ada's
+    assert "sent to bob" in fed_back[0]["content"] and "not Ada" in fed_back[1]["content"]
+    assert done.state.answer == "Bob only."
