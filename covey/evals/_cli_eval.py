@@ -13,7 +13,8 @@ import json
 import re
 import sys
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from ..store import Store
     from ._case import Suite
     from ._prices import PriceTable
-    from ._results import RunResults
+    from ._report_terminal import ProgressBar
+    from ._results import RunResults, TrialResult
 
 __all__ = ["add_parser", "parse_model"]
 
@@ -49,7 +51,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--trials", "-k", type=int, default=1, help="trials per case (k)")
     parser.add_argument("--concurrency", "-j", type=int, default=4, help="trials at once")
     parser.add_argument(
-        "--per-endpoint", type=int, default=None, metavar="N", help="trials at once per model"
+        "--per-endpoint",
+        type=int,
+        default=None,
+        metavar="N",
+        help="trials at once per model endpoint (base URL); models run side by side under -j",
     )
     parser.add_argument("--tags", default="", help="only cases with one of these tags (a,b)")
     parser.add_argument("--cases", default="", help="only these case ids (a,b)")
@@ -124,14 +130,14 @@ def _fingerprint(suite: Suite, args: argparse.Namespace) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
 
-async def _run_id(store: Store, base: str, fresh: bool) -> tuple[str, bool]:
-    """The id to use and whether it resumes an unfinished run."""
+async def _run_id(store: Store, base: str, fresh: bool, taken: set[str]) -> tuple[str, bool]:
+    """The id to use and whether it resumes an unfinished run (`taken`: ids of this command)."""
     from ._recording import list_runs
 
     runs = {r.run_id: r for r in await list_runs(store)}
     candidate, number = base, 1
-    while candidate in runs:
-        if runs[candidate].finished_at is None and not fresh:
+    while candidate in runs or candidate in taken:
+        if candidate not in taken and runs[candidate].finished_at is None and not fresh:
             return candidate, True
         number += 1
         candidate = f"{base}-{number}"
@@ -146,61 +152,112 @@ async def _model(config: ModelConfig | None) -> AsyncGenerator[ModelClient]:
         yield client
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Planned:
+    model: ModelClient
+    name: str
+    label: str
+    run_id: str
+
+
+async def _plan(
+    args: argparse.Namespace, suite: Suite, store: Store, stack: AsyncExitStack
+) -> list[_Planned]:
+    """Open every model (they stay open on `stack`) and pick each one's run id."""
+    from ..models import ModelConfig
+
+    configs: list[ModelConfig | None] = [parse_model(m) for m in args.model]
+    planned: list[_Planned] = []
+    for config in configs or [ModelConfig.from_env()]:
+        if config is None:
+            print("Starting the embedded model (llama.cpp)...", file=sys.stderr)
+        model = await stack.enter_async_context(_model(config))
+        name = await model.model_name()
+        label = _label(config, name)
+        base = args.run_id or (
+            f"{suite.name}-{_slug(label)}-k{args.trials}-{_fingerprint(suite, args)}"
+        )
+        taken = {p.run_id for p in planned}
+        run_id, resuming = await _run_id(store, base, args.new and not args.run_id, taken)
+        verb = "Resuming" if resuming else "Starting"
+        print(
+            f"{verb} run {run_id}: {len(suite.cases)} cases x {args.trials} trials on {label}",
+            file=sys.stderr,
+        )
+        planned.append(_Planned(model=model, name=name, label=label, run_id=run_id))
+    return planned
+
+
+class _SharedBar:
+    """One progress bar for the runs of several models running at once."""
+
+    def __init__(self, bar: ProgressBar, runs: int) -> None:
+        self.bar, self.left, self.started = bar, runs, False
+
+    def start(self, total: int) -> None:
+        if self.started:
+            self.bar.total += total
+        else:
+            self.bar.start(total)
+            self.started = True
+
+    def advance(self, result: TrialResult) -> None:
+        self.bar.advance(result)
+
+    def finish(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.bar.finish()
+
+
 async def _evaluate(
     args: argparse.Namespace, suite: Suite, prices: PriceTable | None
 ) -> list[RunResults]:
-    from ..models import ModelConfig
+    """Run the suite on every model at once, under -j overall and --per-endpoint each."""
+    import anyio
+
     from ..store import Store
     from ._report_terminal import ProgressBar, format_summary
-    from ._runner import EvalOptions, run_eval
+    from ._runner import EndpointLimits, EvalOptions, run_eval
     from ._summary import summarize
 
-    configs: list[ModelConfig | None] = [parse_model(m) for m in args.model]
-    if not configs:
-        configs = [ModelConfig.from_env()]
-    concurrency = min(args.concurrency, args.per_endpoint or args.concurrency)
-    results: list[RunResults] = []
     store = Store.from_url(args.db) if args.db else Store.from_env()
-    async with store:
+    async with store, AsyncExitStack() as stack:
         judge_config = parse_model(args.judge) if args.judge else None
-        async with _maybe_model(judge_config) as judge:
-            for config in configs:
-                if config is None:
-                    print("Starting the embedded model (llama.cpp)...", file=sys.stderr)
-                async with _model(config) as model:
-                    name = await model.model_name()
-                    label = _label(config, name)
-                    base = args.run_id or (
-                        f"{suite.name}-{_slug(label)}-k{args.trials}-{_fingerprint(suite, args)}"
-                    )
-                    run_id, resuming = await _run_id(store, base, args.new and not args.run_id)
-                    verb = "Resuming" if resuming else "Starting"
-                    print(
-                        f"{verb} run {run_id}: {len(suite.cases)} cases x {args.trials} "
-                        f"trials on {label}",
-                        file=sys.stderr,
-                    )
-                    options = EvalOptions(
-                        trials=args.trials,
-                        concurrency=concurrency,
-                        seed=args.seed,
-                        temperature=args.temperature,
-                        judge=judge,
-                        reflect=args.reflect,
-                    )
-                    run = await run_eval(
-                        suite,
-                        model,
-                        store=store,
-                        run_id=run_id,
-                        label=label,
-                        model_name=name,
-                        options=options,
-                        progress=ProgressBar(),
-                    )
-                print(format_summary(summarize(run, prices=prices)))
-                results.append(run)
-    return results
+        judge = await stack.enter_async_context(_maybe_model(judge_config))
+        planned = await _plan(args, suite, store, stack)
+        options = EvalOptions(
+            trials=args.trials,
+            concurrency=args.concurrency,
+            limiter=anyio.CapacityLimiter(args.concurrency),
+            endpoints=EndpointLimits(per_endpoint=args.per_endpoint) if args.per_endpoint else None,
+            seed=args.seed,
+            temperature=args.temperature,
+            judge=judge,
+            reflect=args.reflect,
+        )
+        bar = _SharedBar(ProgressBar(), len(planned))
+        results: dict[str, RunResults] = {}
+
+        async def run(plan: _Planned) -> None:
+            results[plan.run_id] = await run_eval(
+                suite,
+                plan.model,
+                store=store,
+                run_id=plan.run_id,
+                label=plan.label,
+                model_name=plan.name,
+                options=options,
+                progress=bar,
+            )
+
+        async with anyio.create_task_group() as group:
+            for plan in planned:
+                group.start_soon(run, plan)
+    ordered = [results[plan.run_id] for plan in planned]
+    for result in ordered:
+        print(format_summary(summarize(result, prices=prices)))
+    return ordered
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """The runner: k trials of every case, each in a fresh world, recorded as they finish.
 
-Trials run concurrently up to a limit. A trial that hits a limit (time, turns, tokens) is
+Trials run concurrently up to a limit, and up to a limit per model endpoint that the runs
+of several models can share (`EndpointLimits`). A trial that hits a limit (time, turns, tokens) is
 still scored. An infrastructure failure (model server down, MCP server that does not
 start) is retried and, if it persists, recorded as `error`, apart from task failures. A run
 is resumable: every finished trial is in the store, and running the same run id again
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import tempfile
 import time
 from collections.abc import Sequence
@@ -42,7 +44,34 @@ from ._results import CaseInfo, LimitHit, RunInfo, RunResults, ScoreResult, Tria
 from ._trial import TokenLimitHit, TrialContext, TrialRecorder
 from ._world import World, create_world
 
-__all__ = ["EvalOptions", "InfraError", "run_eval", "trial_seed"]
+__all__ = ["EndpointLimits", "EvalOptions", "InfraError", "run_eval", "trial_seed"]
+
+
+@dataclass(kw_only=True, slots=True)
+class EndpointLimits:
+    """At most `per_endpoint` trials at once on each model endpoint (base URL).
+
+    Share one between the runs of several models (`EvalOptions.endpoints`): trials of
+    different endpoints run side by side under the overall concurrency, while each
+    endpoint gets no more than its cap, however many runs use it.
+    """
+
+    per_endpoint: int
+    """Trials at once per base URL."""
+    _limiters: dict[str, anyio.CapacityLimiter] = field(
+        init=False, default_factory=dict[str, anyio.CapacityLimiter]
+    )
+
+    def __post_init__(self) -> None:
+        if self.per_endpoint < 1:
+            raise UsageError(f"per_endpoint must be at least 1, got {self.per_endpoint}.")
+
+    def for_url(self, base_url: str) -> anyio.CapacityLimiter:
+        """The limiter of the endpoint at `base_url` (made on first use)."""
+        key = base_url.rstrip("/")
+        if key not in self._limiters:
+            self._limiters[key] = anyio.CapacityLimiter(self.per_endpoint)
+        return self._limiters[key]
 
 
 class InfraError(Exception):
@@ -59,6 +88,8 @@ class EvalOptions:
     """Trials running at once (each has its own world and server processes)."""
     limiter: anyio.CapacityLimiter | None = None
     """Share one limit between several runs (one per model); default: `concurrency`."""
+    endpoints: EndpointLimits | None = None
+    """A cap per model endpoint, shared between runs; default: none beyond `limiter`."""
     attempts: int = 3
     """Tries per trial when the infrastructure fails."""
     retry_delay: float = 1.0
@@ -347,13 +378,19 @@ async def run_eval(
     ]
     runner = _Runner(suite, model, label, model_name, store, options)
     limiter = options.limiter or anyio.CapacityLimiter(options.concurrency)
+    endpoint = (
+        options.endpoints.for_url(model.config.base_url)
+        if options.endpoints is not None
+        else anyio.CapacityLimiter(math.inf)
+    )
     if progress is not None:
         progress.start(len(todo))
 
     lessons = Lessons(store, run_id) if options.reflect else None
 
     async def one(case: Case, index: int) -> None:
-        async with limiter:
+        # The endpoint first: a trial waiting for its endpoint holds no overall slot.
+        async with endpoint, limiter:
             learned = await lessons.for_task(case.input) if lessons else []
             result = await runner.trial(run_id, case, index, learned)
             if lessons is not None and result.status == "failed":

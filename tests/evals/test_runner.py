@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import pytest
 
 from covey import ModelClient, ModelConfig
+from covey.evals import Case, ContainsScorer
 from covey.evals._case import Limits, Suite
 from covey.evals._oracle import replay_policy
-from covey.evals._runner import EvalOptions, run_eval
+from covey.evals._results import RunResults
+from covey.evals._runner import EndpointLimits, EvalOptions, run_eval
 from covey.evals._suite_load import load_suite
 from covey.store import Store
-from covey.testing import ScriptedModelServer
+from covey.testing import ChatRequest, Policy, Reply, ScriptedModelServer
 
 MINI = Path(__file__).parent / "suites" / "mini.yaml"
 
@@ -95,7 +99,7 @@ async def test_a_model_server_that_is_down_is_an_infrastructure_error(
 async def test_a_graph_is_evaluated_through_a_solver_factory(tmp_path: Path) -> None:
     from covey.agents import Agent, TeamState, pipeline
     from covey.evals import Case, ContainsScorer
-    from covey.testing import ChatRequest, Reply
+    from covey.testing import Reply
 
     def policy(request: ChatRequest) -> Reply:
         role = request.messages[0]["content"]
@@ -126,3 +130,64 @@ async def test_a_graph_is_evaluated_through_a_solver_factory(tmp_path: Path) -> 
     (trial,) = results.trials
     assert trial.status == "passed" and trial.output == "Final: herons wade."
     assert trial.turns == 2 and trial.input_tokens > 0  # both agents' turns, seen through the graph
+
+
+class Gate:
+    """Holds model requests until `size` are in flight at once, counting each endpoint's."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.waiting: list[anyio.Event] = []
+        self.in_flight: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    def policy(self, endpoint: str) -> Policy:
+        async def answer(request: ChatRequest) -> Reply:
+            self.in_flight[endpoint] += 1
+            self.most[endpoint] = max(self.most[endpoint], self.in_flight[endpoint])
+            release = anyio.Event()
+            self.waiting.append(release)
+            if len(self.waiting) == self.size:
+                for event in self.waiting:
+                    event.set()
+                self.waiting = []
+            await release.wait()
+            self.in_flight[endpoint] -= 1
+            return Reply(text="done")
+
+        return answer
+
+
+async def test_models_run_side_by_side_with_each_endpoint_capped(tmp_path: Path) -> None:
+    # Requests are let through 4 at a time; with at most 2 per endpoint, only both models
+    # running at once can ever fill the gate.
+    gate = Gate(size=4)
+    suite = Suite(
+        name="pair",
+        cases=[Case(id="done", input="Say done.", scorers=[ContainsScorer(value="done")])],
+    )
+    options = EvalOptions(
+        trials=4,
+        limiter=anyio.CapacityLimiter(8),
+        endpoints=EndpointLimits(per_endpoint=2),
+    )
+    async with (
+        ScriptedModelServer(policy=gate.policy("a")) as a,
+        ScriptedModelServer(policy=gate.policy("b")) as b,
+        ModelClient(ModelConfig(base_url=a.base_url, model="a")) as model_a,
+        ModelClient(ModelConfig(base_url=b.base_url, model="b")) as model_b,
+        Store(f"sqlite:///{tmp_path}/s.db") as store,
+    ):
+        runs: dict[str, RunResults] = {}
+
+        async def run(model: ModelClient, name: str) -> None:
+            runs[name] = await run_eval(
+                suite, model, store=store, run_id=name, label=name, options=options
+            )
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run, model_a, "a")
+                group.start_soon(run, model_b, "b")
+    assert gate.most == {"a": 2, "b": 2}
+    assert [t.status for t in runs["a"].trials + runs["b"].trials] == ["passed"] * 8
