@@ -6,7 +6,7 @@ graph lives in covey's store (SQLite by default, PostgreSQL by URL) rather than 
 it survives restarts, several processes can share it, agents' long-term memory reads the
 same rows, and `search_nodes` ranks by full-text relevance.
 
-    python -m covey.servers.memory [--db URL] [--namespace NAME] [--http HOST:PORT]
+    python -m covey.servers.memory [--db URL] [--schema NAME] [--namespace NAME] [--http HOST:PORT]
 """
 
 from __future__ import annotations
@@ -259,14 +259,18 @@ _READS = frozenset({"read_graph", "search_nodes", "open_nodes"})
 _DELETES = frozenset({"delete_entities", "delete_observations", "delete_relations"})
 
 
-def build_server(db: str | None = None, namespace: str = "default") -> BundledServer:
+def build_server(
+    db: str | None = None, namespace: str = "default", schema: str | None = None
+) -> BundledServer:
     """The memory server over the store at `db` (default `$COVEY_DB`, else `.covey/covey.db`).
+
+    `schema` is the PostgreSQL schema of the store's tables, as for `Store(url, schema=...)`.
 
     Raises:
         SetupError: the URL, its driver or the namespace cannot be used.
     """
     try:
-        store = Store.from_env() if db is None else Store(db)
+        store = Store.from_env(schema=schema) if db is None else Store(db, schema=schema)
         graph = KnowledgeGraph(store, namespace)
     except CoveyError as exc:
         raise SetupError(str(exc)) from None
@@ -304,6 +308,11 @@ def _parser() -> argparse.ArgumentParser:
         "(default: $COVEY_DB, else .covey/covey.db in the current directory)",
     )
     parser.add_argument(
+        "--schema",
+        metavar="NAME",
+        help="PostgreSQL schema holding covey's tables (default: the search path's first)",
+    )
+    parser.add_argument(
         "--namespace",
         default="default",
         metavar="NAME",
@@ -315,7 +324,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the memory server: `covey serve memory`."""
-    return run_main(lambda args: build_server(args.db, args.namespace), _parser(), argv)
+    return run_main(
+        lambda args: build_server(args.db, args.namespace, args.schema), _parser(), argv
+    )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ from typing import IO
 import pytest
 
 from covey import ModelClient, ModelConfig, UsageError
+from covey.agents import Agent
+from covey.models import ToolCall
 from covey.store import KnowledgeGraph, LongTermMemory, Store
-from covey.testing import ScriptedModelServer
+from covey.testing import ChatRequest, Reply, ScriptedModelServer
 
 from ..servers.conftest import errlog, stdio_client_for
 from .conftest import Backend, backend, store
@@ -72,25 +74,42 @@ async def test_namespaces_isolate_and_update_and_forget_work(store: Store) -> No
         await mine.update(kept.id, text="x")
 
 
+def keeper(request: ChatRequest) -> Reply:
+    """Remembers what it is told with `remember`, looks up what it is asked with `recall`."""
+    if request.last_tool_result is not None:
+        return Reply(text=f"From memory: {request.last_tool_result}")
+    if request.last_user_text.startswith("Note:"):
+        fact = {"fact": "The launch window opens on 14 March", "about": "Launch"}
+        return Reply(tool_calls=[ToolCall(id="r", name="remember", arguments=fact)])
+    query = {"query": "what Ada likes to drink"}
+    return Reply(tool_calls=[ToolCall(id="q", name="recall", arguments=query)])
+
+
 async def test_what_an_agent_remembers_the_memory_server_shows_and_the_reverse(
     backend: Backend, errlog: IO[str]
 ) -> None:
-    if backend.name != "sqlite":
-        pytest.skip("the memory server takes a URL without a schema; SQLite covers this path")
-    async with backend.store() as opened:
-        memory = LongTermMemory(opened, "default")
-        await memory.remember("The launch window opens on 14 March", about="Launch")
-    args = ["--db", backend.url]
-    async with stdio_client_for("covey.servers.memory", *args, errlog=errlog) as client:
-        found = await client.call_tool("search_nodes", {"query": "launch window"})
-        ada = {"name": "Ada", "entityType": "person", "observations": ["likes tea"]}
-        await client.call_tool("create_entities", {"entities": [ada]})
+    args = ["--db", backend.url, *(["--schema", backend.schema] if backend.schema else [])]
+    ada = {"name": "Ada", "entityType": "person", "observations": ["likes tea"]}
+    more = {"entityName": "Ada", "contents": ["likes to drink it without sugar"]}
+    async with backend.store() as opened, ScriptedModelServer(policy=keeper) as server:
+        config = ModelConfig(base_url=server.base_url, model="scripted", max_retries=0)
+        async with ModelClient(config) as model:
+            agent = Agent("keeper", model, "Keep facts.", memory=LongTermMemory(opened))
+            await agent.run("Note: the launch window opens on 14 March.")
+            server_process = stdio_client_for("covey.servers.memory", *args, errlog=errlog)
+            async with server_process as client:
+                found = await client.call_tool("search_nodes", {"query": "launch window"})
+                await client.call_tool("create_entities", {"entities": [ada]})
+                await client.call_tool("add_observations", {"observations": [more]})
+            answer = await agent.run("What does Ada like to drink?")
+        graph = await KnowledgeGraph(opened).open(["Launch"])
     assert found.structured_content is not None
     assert found.structured_content["entities"][0]["observations"] == [
         "The launch window opens on 14 March"
     ]
-    async with backend.store() as opened:
-        recalled = await LongTermMemory(opened).recall("what does Ada like to drink? tea")
-        graph = await KnowledgeGraph(opened).open(["Launch"])
-    assert recalled[0].text == "likes tea" and recalled[0].about == "Ada"
     assert graph.entities[0].entity_type == "topic"
+    recalled = server.requests[-1].last_tool_result  # what the model saw next
+    assert recalled is not None
+    assert "- likes tea (about Ada)" in recalled
+    assert "- likes to drink it without sugar (about Ada)" in recalled
+    assert answer.output == f"From memory: {recalled}"
