@@ -11,6 +11,8 @@ import pydantic
 from .._errors import UsageError
 from ._agent import Agent
 from ._graph_events import NodeEvent
+from ._graph_run import CompiledGraph, GraphResult
+from ._graph_tasks import NodeContext
 from ._graph_tools import NodeToolJournal
 
 __all__ = ["wrap_node", "adapt_function", "as_update"]
@@ -90,13 +92,13 @@ def _agent_node(
 
 
 def _subgraph_node(
-    graph: Any,
+    graph: CompiledGraph[Any],
     input: Callable[[Any], Any] | None,
     output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
 ) -> NodeRun:
     sub_model: type[pydantic.BaseModel] = graph.graph.schema.model
 
-    async def run(state: Any, payload: Any, context: Any) -> Mapping[str, Any] | None:
+    async def run(state: Any, payload: Any, context: NodeContext) -> Mapping[str, Any] | None:
         if input is not None:
             sub_state = input(state)
         elif isinstance(payload, sub_model):
@@ -108,13 +110,46 @@ def _subgraph_node(
         async def forward(event: Any) -> None:
             await context.emit(NodeEvent(node=context.node, event=event))
 
-        result = await graph.run(sub_state, thread_id=f"{context.key}/sub", emit=forward)
+        result = await _run_subgraph(graph, sub_state, context, forward)
         if output is not None:
             return _output_update(output, state, result.state)
         parent_fields = set(cast(pydantic.BaseModel, state).model_dump())
         return {k: v for k, v in result.state.model_dump().items() if k in parent_fields}
 
     return run
+
+
+async def _run_subgraph(
+    graph: CompiledGraph[Any],
+    state: pydantic.BaseModel,
+    context: NodeContext,
+    emit: Callable[[Any], Awaitable[None]],
+) -> GraphResult[Any]:
+    """Run the subgraph in its own thread; its questions are asked by the parent's node.
+
+    The subgraph's thread (`<task key>/sub`) is kept in its checkpointer, or else the
+    parent's, so when the parent resumes with an answer the subgraph resumes its own thread
+    with it, from its last committed superstep, rather than starting again.
+    """
+    if graph.checkpointer is None and context.checkpointer is not None:
+        journal = graph.journal or context.journal
+        graph = CompiledGraph(
+            graph.graph,
+            checkpointer=context.checkpointer,
+            step_limit=graph.step_limit,
+            journal=journal,
+        )
+    thread = f"{context.key}/sub"
+    started = graph.checkpointer is not None and await graph.checkpointer.latest(thread)
+    if started:
+        result = await graph.resume(thread, emit=emit)
+    else:
+        result = await graph.run(state, thread_id=thread, emit=emit)
+    while result.status == "interrupted":
+        # Keyed by the subgraph's step: each of its questions stops at a step of its own.
+        answer = await context.ask(result.question or "", key=f"sub/{result.steps}")
+        result = await graph.resume(thread, answer, emit=emit)
+    return result
 
 
 def wrap_node(
@@ -124,13 +159,12 @@ def wrap_node(
     output: str | Callable[[Any, Any], Mapping[str, Any]] | None,
 ) -> tuple[NodeRun, frozenset[str] | None]:
     """`(run(state, payload, context), fields it is known to write)` for any kind of node."""
-    from ._graph_run import CompiledGraph
-
     writes = frozenset({output}) if isinstance(output, str) else None
     if isinstance(node, Agent):
         return _agent_node(node, input, output), writes  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(node, CompiledGraph):
-        return _subgraph_node(node, input, output), writes
+        sub: CompiledGraph[Any] = node  # pyright: ignore[reportUnknownVariableType]
+        return _subgraph_node(sub, input, output), writes
     if callable(node):
         return adapt_function(node), None
     raise UsageError(f"{node!r} cannot be a node: give a function, an Agent or a compiled graph.")

@@ -366,6 +366,7 @@ class CompiledGraph(Generic[S]):
                     emit=emit,
                     journal=self.journal,
                     answers=cursor.answers,
+                    checkpointer=self.checkpointer,
                 )
                 try:
                     update = await spec.run(cursor.state, task.payload, context)

@@ -14,6 +14,7 @@ from .._errors import UsageError
 if TYPE_CHECKING:
     from ._graph import Graph, Route
     from ._graph_events import GraphEvent
+    from ._graph_run import Checkpointer
 
 __all__ = ["AskPending", "EffectLog", "NodeContext", "Task", "next_tasks", "start_tasks"]
 
@@ -94,6 +95,8 @@ class NodeContext:
     """Where `effect()` records results (the store's journal when checkpoints are durable)."""
     answers: Mapping[str, Any] = field(default_factory=dict[str, Any])
     """Answers given so far to this superstep's questions, by question key."""
+    checkpointer: Checkpointer | None = None
+    """Where the graph commits; a subgraph without its own keeps its thread here."""
     _asked: list[int] = field(default_factory=lambda: [0])
 
     async def ask(self, question: str, *, key: str | None = None) -> Any:
