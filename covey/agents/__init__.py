@@ -50,6 +50,7 @@ from ._patterns import (
     handoff,
     map_reduce,
     pipeline,
+    reflect_loop,
     supervisor,
 )
 from ._reflection import Critique, Reflection
@@ -94,6 +95,7 @@ __all__ = [
     "handoff",
     "map_reduce",
     "pipeline",
+    "reflect_loop",
     "supervisor",
     "Agent",
     "AgentEvent",

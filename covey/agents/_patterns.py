@@ -15,6 +15,7 @@ from ._agent import Agent
 from ._graph import END, START, Graph, Send
 from ._graph_run import Checkpointer, CompiledGraph
 from ._graph_state import add, append
+from ._reflection import Critique, Reflection, critic_for, review_prompt, revision_prompt
 
 __all__ = [
     "TeamState",
@@ -26,6 +27,7 @@ __all__ = [
     "handoff",
     "map_reduce",
     "critic_loop",
+    "reflect_loop",
 ]
 
 
@@ -223,3 +225,45 @@ def critic_loop(
         "review", lambda s: END if s.next == "approved" or s.rounds >= max_rounds else "write"
     )
     return graph.compile(checkpointer=checkpointer, step_limit=2 * max_rounds + 1)
+
+
+def reflect_loop(
+    writer: Agent[Any],
+    reflection: Reflection,
+    *,
+    checkpointer: Checkpointer | None = None,
+) -> CompiledGraph[TeamState]:
+    """Critique-and-revise as a graph: revise until every criterion passes or `max_rounds`.
+
+    The critic (`reflection.critic`, else the writer's model asked for a `Critique`) checks
+    each draft against `reflection.criteria`; the writer gets the failed criteria and the
+    feedback and revises. `state.result` is the last draft, `state.rounds` the reviews.
+
+    Example:
+        ```python
+        checked = Reflection(criteria=["Mentions the sun", "At most eight words"])
+        result = await reflect_loop(writer, checked).run(TeamState(task="A slogan"))
+        ```
+    """
+    critic = reflection.critic or critic_for(writer)
+    graph = Graph(TeamState, name="reflect_loop")
+
+    def review(state: TeamState) -> str:
+        return review_prompt(state.task, state.result, reflection.criteria)
+
+    def judged(state: TeamState, critique: Critique) -> dict[str, Any]:
+        said = "passed" if critique.passed else revision_prompt(critique)
+        return {
+            "transcript": [Turn(agent=critic.name, content=said)],
+            "next": "passed" if critique.passed else "revise",
+            "rounds": 1,
+        }
+
+    def done(state: TeamState) -> str:
+        return END if state.next == "passed" or state.rounds >= reflection.max_rounds else "write"
+
+    graph.add_node("write", writer, input=_context, output=_said(writer, result=True))
+    graph.add_node("review", critic, input=review, output=judged)
+    graph.add_edge(START, "write").add_edge("write", "review")
+    graph.add_router("review", done)
+    return graph.compile(checkpointer=checkpointer, step_limit=2 * reflection.max_rounds + 1)

@@ -19,7 +19,7 @@ from ._events import AgentEvent, Reflected
 if TYPE_CHECKING:
     from ._agent import Agent, RunResult
 
-__all__ = ["Critique", "Reflection", "critic_for", "reflect"]
+__all__ = ["Critique", "Reflection", "critic_for", "reflect", "review_prompt", "revision_prompt"]
 
 CRITIC_INSTRUCTIONS = (
     "You review answers. Check the answer against every criterion, strictly and only those. "
@@ -71,12 +71,14 @@ def critic_for(agent: Agent[Any]) -> Agent[Critique]:
     return Agent(f"{agent.name}-critic", agent.model, CRITIC_INSTRUCTIONS, output_type=Critique)
 
 
-def _review_prompt(task: str, draft: Any, criteria: Sequence[str]) -> str:
+def review_prompt(task: str, draft: Any, criteria: Sequence[str]) -> str:
+    """What the critic is asked: the task, the criteria and the draft."""
     listed = "\n".join(f"- {c}" for c in criteria)
     return f"Task:\n{task}\n\nCriteria:\n{listed}\n\nAnswer to check:\n{draft}"
 
 
-def _revision_prompt(critique: Critique) -> str:
+def revision_prompt(critique: Critique) -> str:
+    """What the writer is told after a critique that did not pass."""
     failed = "; ".join(critique.failed_criteria) or "see the feedback"
     return (
         f"A reviewer checked your answer. Failed criteria: {failed}. Feedback: "
@@ -101,7 +103,7 @@ async def reflect(
     critic = reflection.critic or critic_for(agent)
     result = first
     for number in range(1, reflection.max_rounds + 1):
-        review = await critic.run(_review_prompt(task, result.output, reflection.criteria))
+        review = await critic.run(review_prompt(task, result.output, reflection.criteria))
         critique: Critique = review.output
         await emit(
             Reflected(
@@ -114,5 +116,5 @@ async def reflect(
         )
         if critique.passed or number == reflection.max_rounds:
             return result
-        result = await rerun(_revision_prompt(critique), result.messages)
+        result = await rerun(revision_prompt(critique), result.messages)
     return result

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from covey import ModelClient, ModelConfig
 from covey.agents import (
     Agent,
+    Critique,
+    Reflection,
     Review,
     Routing,
     TeamState,
@@ -15,6 +17,7 @@ from covey.agents import (
     handoff,
     map_reduce,
     pipeline,
+    reflect_loop,
     supervisor,
 )
 from covey.testing import ChatRequest, Reply, ScriptedModelServer
@@ -133,3 +136,49 @@ async def test_critic_loop_revises_until_approved() -> None:
         result = await team.run(TeamState(task="a poem"))
     assert result.state.result == "draft 2"
     assert result.state.rounds == 2
+
+
+SLOGAN_RULES = ["Mentions the sun", "At most eight words"]
+
+
+def slogan_critic(request: ChatRequest) -> str:
+    """Checks the draft against the rules the request lists."""
+    prompt = request.last_user_text
+    assert "- Mentions the sun\n- At most eight words" in prompt  # the criteria are checked
+    draft = prompt.split("Answer to check:\n", 1)[1]
+    failed = [] if "sun" in draft.lower() else ["Mentions the sun"]
+    return Critique(
+        passed=not failed, failed_criteria=failed, feedback="Say sun."
+    ).model_dump_json()
+
+
+async def reflected(drafts: list[str], max_rounds: int) -> tuple[TeamState, list[str]]:
+    """Run reflect_loop with a writer giving `drafts` in order; also what it was told."""
+    told: list[str] = []
+
+    def writer(request: ChatRequest) -> str:
+        told.append(request.last_user_text)
+        return drafts.pop(0)
+
+    policy = by_role({"WRITER": writer, "You review answers": slogan_critic})
+    async with (
+        ScriptedModelServer(policy=policy) as server,
+        ModelClient(config(server.base_url)) as m,
+    ):
+        checks = Reflection(criteria=SLOGAN_RULES, max_rounds=max_rounds)
+        team = reflect_loop(Agent("writer", m, "WRITER"), checks)
+        result = await team.run(TeamState(task="A slogan for a solar lamp"))
+    return result.state, told
+
+
+async def test_reflect_loop_stops_once_the_criteria_pass() -> None:
+    state, told = await reflected(["Bright nights.", "Sun by day, light by night.", "x"], 5)
+    assert state.result == "Sun by day, light by night." and state.rounds == 2
+    assert "Failed criteria: Mentions the sun" in told[1] and "Say sun." in told[1]
+    assert [t.agent for t in state.transcript] == ["writer", "writer-critic"] * 2
+
+
+async def test_reflect_loop_stops_at_the_round_limit_with_the_last_draft() -> None:
+    state, told = await reflected(["Bright nights.", "Glow on.", "unused"], 2)
+    assert state.result == "Glow on." and state.rounds == 2 and len(told) == 2
+    assert state.transcript[-1].content.startswith("A reviewer checked your answer.")
