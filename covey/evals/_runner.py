@@ -1,11 +1,11 @@
 """The runner: k trials of every case, each in a fresh world, recorded as they finish.
 
 Trials run concurrently up to a limit, and up to a limit per model endpoint that the runs
-of several models can share (`EndpointLimits`). A trial that hits a limit (time, turns, tokens) is
-still scored. An infrastructure failure (model server down, MCP server that does not
-start) is retried and, if it persists, recorded as `error`, apart from task failures. A run
-is resumable: every finished trial is in the store, and running the same run id again
-skips them.
+of several models can share (`EndpointLimits`). A trial that hits a limit (time, turns,
+tokens) is still scored. An infrastructure failure (model server down, an MCP server that
+does not start or stops mid-call) is retried and, if it persists, recorded as `error`,
+apart from task failures. A run is resumable: every finished trial is in the store, and
+running the same run id again skips them.
 """
 
 from __future__ import annotations
@@ -201,6 +201,12 @@ class _Runner:
                 clock = time.perf_counter()
                 outcome = await self._run_agent(agent, case, recorder, limits.seconds)
                 latency = time.perf_counter() - clock
+            if recorder.server_stops:
+                stop = recorder.server_stops[0]
+                raise InfraError(
+                    f"MCP server {stop.server!r} stopped while running tool {stop.tool!r} "
+                    f"({stop.reason})"
+                )
             scores = await self._score(case, world, recorder, outcome)
         passed = all(s.passed for s in scores)
         return TrialResult(

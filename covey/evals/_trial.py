@@ -16,6 +16,7 @@ import jsonschema
 
 from ..agents import ModelRequestStarted, ModelResponded, NodeEvent, ToolFinished
 from ..models import Message, ModelClient, ToolDefinition
+from ..tools._events import ServerStopped  # not yet in covey.tools.__all__
 from ._results import ProtocolStats, ScoreResult
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class TrialRecorder:
     messages: list[Message] = field(default_factory=list[Message])
     protocol: ProtocolStats = field(default_factory=ProtocolStats)
     last_text: str = ""
+    server_stops: list[ServerStopped] = field(default_factory=list[ServerStopped])
+    """MCP servers that stopped mid-call: the infrastructure failed, not the agent."""
 
     async def on_event(self, event: object) -> None:
         """Record one event of the agent run (or of an agent inside a graph's node)."""
@@ -116,6 +119,8 @@ class TrialRecorder:
             self._responded(event)
         elif isinstance(event, ToolFinished):
             self._called(event)
+        elif isinstance(event, ServerStopped):
+            self.server_stops.append(event)
 
     def _responded(self, event: ModelResponded) -> None:
         response = event.response

@@ -28,7 +28,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .._errors import CoveyError, UsageError
 from ..models import ModelClient, ToolDefinition
 from ._base import RunContext, Tool, ToolResult
-from ._events import ProgressUpdate, ServerLogMessage, ToolEventSink
+from ._events import ProgressUpdate, ServerLogMessage, ServerStopped, ToolEventSink
 from ._mcp_convert import (
     ElicitationHandler,
     answer_elicitation,
@@ -399,7 +399,7 @@ class MCPToolset:
                 name, arguments, read_timeout_seconds=limit, progress_callback=progress
             )
         except mcp.MCPError as exc:
-            return self._protocol_error(name, exc, limit)
+            return self._protocol_error(name, exc, limit, context)
         except (
             CoveyError,
             anyio.ClosedResourceError,
@@ -408,17 +408,19 @@ class MCPToolset:
             httpx2.HTTPError,
             ExceptionGroup,
         ) as exc:
-            return self._connection_lost(name, exc, generation)
+            return self._connection_lost(name, exc, generation, context)
         return to_tool_result(result)
 
-    def _protocol_error(self, name: str, exc: mcp.MCPError, limit: float) -> ToolResult:
+    def _protocol_error(
+        self, name: str, exc: mcp.MCPError, limit: float, context: RunContext[Any] | None
+    ) -> ToolResult:
         if exc.code == types.REQUEST_TIMEOUT:
             text = (
                 f"Tool {name!r} on server {self.name!r} did not answer within {limit:g}s and "
                 "was cancelled. Try a smaller request, or another way."
             )
         elif exc.code == types.CONNECTION_CLOSED:
-            return self._connection_lost(name, exc, self._generation)
+            return self._connection_lost(name, exc, self._generation, context)
         elif exc.code == types.INVALID_PARAMS:
             text = (
                 f"Tool {name!r} on server {self.name!r} refused the call: {str(exc).rstrip('.')}."
@@ -428,10 +430,22 @@ class MCPToolset:
             text = f"Tool {name!r} on server {self.name!r} failed: {str(exc).rstrip('.')}."
         return ToolResult(content=text, is_error=True)
 
-    def _connection_lost(self, name: str, exc: BaseException, generation: int) -> ToolResult:
+    def _connection_lost(
+        self, name: str, exc: BaseException, generation: int, context: RunContext[Any] | None
+    ) -> ToolResult:
         if generation == self._generation:
             self._restart()
         will = self.restarts < self.max_restarts and not self._stopping
+        stopped = ServerStopped(
+            server=self.name,
+            tool=name,
+            reason=_describe(exc),
+            restarting=will,
+            agent=context.agent if context else "",
+        )
+        for sink in (self.events, context.on_event if context else None):
+            if sink is not None:
+                sink(stopped)
         text = (
             f"The MCP server {self.name!r} stopped while running tool {name!r} "
             f"({_describe(exc)}). "

@@ -191,3 +191,46 @@ async def test_models_run_side_by_side_with_each_endpoint_capped(tmp_path: Path)
                 group.start_soon(run, model_b, "b")
     assert gate.most == {"a": 2, "b": 2}
     assert [t.status for t in runs["a"].trials + runs["b"].trials] == ["passed"] * 8
+
+
+async def test_an_mcp_server_that_dies_mid_call_is_an_infrastructure_error(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    from covey.agents import Agent
+    from covey.models import ToolCall
+    from covey.tools import MCPToolset
+
+    fixture = str(Path(__file__).parents[1] / "tools" / "mcp_fixture_server.py")
+
+    def policy(request: ChatRequest) -> Reply:
+        if any(m.get("role") == "tool" for m in request.messages):
+            return Reply(text="done")  # would pass the scorer, had the server not died
+        return Reply(tool_calls=[ToolCall(id="c1", name="crash", arguments={})])
+
+    def solver(model: ModelClient, servers: object, case: Case) -> object:
+        async def solve(task: str, on_event: object) -> str:
+            async with MCPToolset.stdio(sys.executable, [fixture], name="fixture") as server:
+                agent = Agent("crasher", model, "Use the tools.", tools=[server])
+                return (await agent.run(task, on_event=on_event)).output  # type: ignore[arg-type]
+
+        return solve
+
+    suite = Suite(
+        name="crash",
+        cases=[Case(id="crash", input="Crash it.", scorers=[ContainsScorer(value="done")])],
+        agent=solver,  # type: ignore[arg-type]
+    )
+    options = EvalOptions(attempts=2, retry_delay=0.01)
+    async with (
+        ScriptedModelServer(policy=policy) as server,
+        ModelClient(ModelConfig(base_url=server.base_url, model="m")) as model,
+        Store(f"sqlite:///{tmp_path}/s.db") as store,
+    ):
+        results = await run_eval(suite, model, store=store, run_id="c", label="m", options=options)
+    (trial,) = results.trials
+    assert trial.status == "error" and trial.attempts == 2 and trial.scores == []
+    assert trial.error is not None
+    assert "MCP server 'fixture' stopped while running tool 'crash'" in trial.error
+    assert len(server.requests) == 4  # each attempt ran: the call, then the answer
