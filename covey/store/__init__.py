@@ -1,13 +1,14 @@
 """The store: one database for checkpoints, memory and eval results, with versioned schemas.
 
 SQLite by default, PostgreSQL by URL. `Store` owns the engine; `CheckpointStore` keeps
-graph threads (deltas plus periodic snapshots); `EffectJournal` keeps side-effect results by
-idempotency key; `KnowledgeGraph` keeps entities, relations and observations per
-namespace, with ranked full-text search. Other components declare a `Component` with their
-`Migration`s and call `Store.migrate()` before first use.
+graph threads (deltas plus periodic snapshots), pruned on each commit by a `KeepLast`
+policy; `EffectJournal` keeps side-effect results by idempotency key; `KnowledgeGraph` keeps
+entities, relations and observations per namespace, with ranked full-text search. Other
+components declare a `Component` with their `Migration`s and call `Store.migrate()` before
+first use.
 """
 
-from ._checkpoint_types import Checkpoint, CheckpointInfo
+from ._checkpoint_types import Checkpoint, CheckpointInfo, KeepLast
 from ._checkpoints import CheckpointStore
 from ._engine import Store, resolve_url
 from ._errors import CheckpointConflict, CheckpointNotFound, StoreError
@@ -34,6 +35,7 @@ __all__ = [
     "CheckpointStore",
     "Checkpoint",
     "CheckpointInfo",
+    "KeepLast",
     "CHECKPOINTS",
     "KnowledgeGraph",
     "Entity",

@@ -1,21 +1,23 @@
-"""Checkpoints as read back: the dataclasses, and rebuilding a state from its rows."""
+"""Checkpoints as read back (the dataclasses, rebuilding a state from its rows), and `KeepLast`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import KW_ONLY, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .._errors import UsageError
 from ._ops import fold, loads
 from ._tables import checkpoints
 
 __all__ = [
     "Checkpoint",
     "CheckpointInfo",
+    "KeepLast",
     "Row",
     "info_of",
     "replay",
@@ -82,6 +84,44 @@ class Checkpoint:
     """The checkpoint before it: the thread's previous one, or the source of a fork."""
     created_at: datetime
     """When it was committed (UTC)."""
+
+
+@dataclass(slots=True, frozen=True)
+class KeepLast:
+    """A prune policy: keep a thread's newest `count` checkpoints, and those newer than an age.
+
+    `CheckpointStore(store, prune=KeepLast(100))` applies it in each commit's transaction.
+    Older checkpoints are deleted; the oldest kept one gets a full snapshot, so every kept
+    checkpoint still loads, resumes and forks with its exact state.
+
+    Example:
+        ```python
+        KeepLast(100)  # the newest 100 of each thread
+        KeepLast(20, newer_than=timedelta(days=7))  # the newest 20, and all of the last week
+        KeepLast(1, newer_than=timedelta(hours=1))  # the last hour's (and always the latest)
+        ```
+
+    Raises:
+        UsageError: `count` is below 1, or `newer_than` is negative.
+    """
+
+    count: int
+    """Keep at least this many of the newest checkpoints (1 or more: resume needs the latest)."""
+    _: KW_ONLY
+    newer_than: timedelta | None = None
+    """Also keep every checkpoint committed less than this long ago."""
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise UsageError(
+                f"KeepLast keeps at least the latest checkpoint, got count={self.count!r}: "
+                "pass 1 or more, or delete_thread() to remove a whole thread."
+            )
+        if self.newer_than is not None and self.newer_than < timedelta(0):
+            raise UsageError(
+                f"KeepLast(newer_than=...) is an age, got {self.newer_than!r}: pass a "
+                "positive timedelta such as timedelta(days=7)."
+            )
 
 
 def info_of(row: Row) -> CheckpointInfo:

@@ -16,6 +16,7 @@ from ._checkpoint_types import (
     INFO_COLUMNS,
     Checkpoint,
     CheckpointInfo,
+    KeepLast,
     Row,
     info_of,
     replay,
@@ -34,7 +35,8 @@ class CheckpointStore:
 
     Each commit stores only the step's delta (field operations), so its cost does not grow
     with the thread's history; every `snapshot_every` steps a commit also stores the full
-    state, so loading replays at most that many deltas.
+    state, so loading replays at most that many deltas. With a `prune` policy, each commit
+    also deletes the thread's checkpoints that the policy no longer keeps.
 
     Example:
         ```python
@@ -48,12 +50,16 @@ class CheckpointStore:
         ```
     """
 
-    def __init__(self, store: Store, *, snapshot_every: int = 50) -> None:
+    def __init__(
+        self, store: Store, *, snapshot_every: int = 50, prune: KeepLast | None = None
+    ) -> None:
         """Use the checkpoint tables of `store` (created on first use).
 
         Args:
             store: The database.
             snapshot_every: Store a full state at least every this many steps.
+            prune: Delete what this policy does not keep in each commit's transaction;
+                default keep every checkpoint (`prune()` still deletes on demand).
 
         Raises:
             UsageError: `snapshot_every` is below 1.
@@ -64,6 +70,8 @@ class CheckpointStore:
         """The database."""
         self.snapshot_every = snapshot_every
         """A full state is stored at least every this many steps."""
+        self.prune_policy = prune
+        """What each commit keeps of its thread, or None to keep everything."""
 
     async def commit(
         self,
@@ -159,6 +167,8 @@ class CheckpointStore:
             .where(threads.c.thread_id == thread_id)
             .values(head_id=row["id"], head_step=step, base_step=row["base_step"], updated_at=now)
         )
+        if self.prune_policy is not None:
+            await _prune(conn, thread_id, self.prune_policy, row["base_step"])
 
     async def latest(self, thread_id: str) -> Checkpoint | None:
         """The thread's last committed checkpoint with its full state, or None if no thread."""
@@ -257,7 +267,8 @@ class CheckpointStore:
         """Delete all but the thread's newest `keep_last` checkpoints.
 
         The oldest kept checkpoint gets a full snapshot (the pruned deltas folded into it),
-        so every kept checkpoint still loads with the same state.
+        so every kept checkpoint still loads with the same state. To prune on every commit,
+        pass `CheckpointStore(store, prune=KeepLast(n))` instead.
 
         Returns:
             How many checkpoints were deleted.
@@ -279,40 +290,9 @@ class CheckpointStore:
                     .with_for_update()
                 )
             ).first()
-            oldest = (
-                await conn.execute(
-                    sa.select(checkpoints.c.id, checkpoints.c.step, checkpoints.c.snapshot)
-                    .where(checkpoints.c.thread_id == thread_id)
-                    .order_by(checkpoints.c.step.desc())
-                    .offset(keep_last - 1)
-                    .limit(1)
-                )
-            ).first()
-            if head is None or oldest is None:
+            if head is None:
                 return 0
-            return await self._fold_before(conn, thread_id, oldest, int(head.base_step))
-
-    async def _fold_before(
-        self, conn: AsyncConnection, thread_id: str, oldest: Row, base_step: int
-    ) -> int:
-        mine = checkpoints.c.thread_id == thread_id
-        step = int(oldest.step)
-        if oldest.snapshot is None:
-            state = replay(await replay_rows(conn, oldest.id)).state
-            await conn.execute(
-                checkpoints.update()
-                .where(checkpoints.c.id == oldest.id)
-                .values(snapshot=dumps(state), base_step=step)
-            )
-        await conn.execute(
-            checkpoints.update().where(mine, checkpoints.c.base_step < step).values(base_step=step)
-        )
-        if base_step < step:
-            await conn.execute(
-                threads.update().where(threads.c.thread_id == thread_id).values(base_step=step)
-            )
-        deleted = await conn.execute(checkpoints.delete().where(mine, checkpoints.c.step < step))
-        return int(deleted.rowcount)
+            return await _prune(conn, thread_id, KeepLast(keep_last), int(head.base_step))
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete a thread: its checkpoints and its effect journal. No error if it is absent."""
@@ -328,6 +308,54 @@ class CheckpointStore:
         async with self.store.read() as conn:
             rows = await conn.execute(sa.select(threads.c.thread_id).order_by(threads.c.thread_id))
             return [str(thread_id) for (thread_id,) in rows]
+
+
+async def _prune(conn: AsyncConnection, thread_id: str, policy: KeepLast, base_step: int) -> int:
+    """Delete the thread's checkpoints older than the oldest `policy` keeps; how many went.
+
+    `base_step` is the thread's latest snapshot step, locked by the caller's transaction.
+    """
+    oldest = await _oldest_kept(conn, thread_id, policy)
+    if oldest is None:
+        return 0
+    mine, keep = checkpoints.c.thread_id == thread_id, int(oldest.step)
+    if not oldest.whole:
+        # The steps it replays from are about to go: fold them into a snapshot of its own,
+        # and replay the steps up to the next snapshot from it.
+        state = replay(await replay_rows(conn, oldest.id)).state
+        await conn.execute(
+            checkpoints.update()
+            .where(checkpoints.c.id == oldest.id)
+            .values(snapshot=dumps(state), base_step=keep)
+        )
+        await conn.execute(
+            checkpoints.update()
+            .where(mine, checkpoints.c.step > keep, checkpoints.c.base_step < keep)
+            .values(base_step=keep)
+        )
+        if base_step < keep:
+            await conn.execute(
+                threads.update().where(threads.c.thread_id == thread_id).values(base_step=keep)
+            )
+    deleted = await conn.execute(checkpoints.delete().where(mine, checkpoints.c.step < keep))
+    return int(deleted.rowcount)
+
+
+async def _oldest_kept(conn: AsyncConnection, thread_id: str, policy: KeepLast) -> Row | None:
+    """The oldest checkpoint `policy` keeps (id, step, whole), or None when it keeps them all."""
+    mine = checkpoints.c.thread_id == thread_id
+    query = sa.select(
+        checkpoints.c.id,
+        checkpoints.c.step,
+        checkpoints.c.snapshot.is_not(None).label("whole"),
+    ).where(mine)
+    newest = query.order_by(checkpoints.c.step.desc()).offset(policy.count - 1).limit(1)
+    oldest = (await conn.execute(newest)).first()
+    if oldest is None or policy.newer_than is None:
+        return oldest
+    cutoff = time.time() - policy.newer_than.total_seconds()
+    recent = query.where(checkpoints.c.created_at >= cutoff, checkpoints.c.step < oldest.step)
+    return (await conn.execute(recent.order_by(checkpoints.c.step).limit(1))).first() or oldest
 
 
 def _conflict(thread_id: str, step: int, head: int | None = None) -> CheckpointConflict:

@@ -1,4 +1,5 @@
-"""Property: whatever the ops, snapshots, prunes and forks, a loaded state equals a plain fold."""
+"""Property: whatever the ops, snapshots, prunes (by hand or by policy) and forks, a loaded state
+equals a plain fold."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from covey.store import CheckpointStore, FieldOp, OpName, Store, apply_ops
+from covey.store import CheckpointStore, FieldOp, KeepLast, OpName, Store, apply_ops
 
 SCALARS = (
     st.none()
@@ -62,14 +63,20 @@ def fold(state: dict[str, Any], delta: list[FieldOp]) -> dict[str, Any]:
     return state
 
 
-@settings(
+# Each example commits to a fresh thread of the one per-test store.
+EXAMPLES = settings(
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+DELTAS = st.lists(st.lists(OPS, max_size=4), min_size=1, max_size=16)
+SNAPSHOT_EVERY = st.integers(min_value=1, max_value=6)
+
+
+@EXAMPLES
 @given(
-    deltas=st.lists(st.lists(OPS, max_size=4), min_size=1, max_size=16),
-    snapshot_every=st.integers(min_value=1, max_value=6),
+    deltas=DELTAS,
+    snapshot_every=SNAPSHOT_EVERY,
     keep_last=st.integers(min_value=1, max_value=18),
     fork_at=st.integers(min_value=0, max_value=15),
 )
@@ -105,3 +112,27 @@ async def test_loaded_state_equals_a_fold_of_all_ops(
     assert [c.step for c in kept] == list(range(len(ids) - 1, -1, -1))[:keep_last]
     for info in kept:
         assert (await checkpoints.get(info.id)).state == states[info.step]
+
+
+@EXAMPLES
+@given(
+    deltas=DELTAS,
+    snapshot_every=SNAPSHOT_EVERY,
+    count=st.integers(min_value=1, max_value=10),
+)
+async def test_a_prune_policy_keeps_every_kept_state_exact(
+    store: Store, deltas: list[list[FieldOp]], snapshot_every: int, count: int
+) -> None:
+    checkpoints = CheckpointStore(store, snapshot_every=snapshot_every, prune=KeepLast(count))
+    thread = uuid.uuid4().hex
+    states: list[dict[str, Any]] = []
+    for step, delta in enumerate(deltas):
+        states.append(fold(states[-1] if states else {}, delta))
+        await checkpoints.commit(thread, step=step, delta=delta, next_nodes=["n"])
+        kept = await checkpoints.history(thread)
+        assert [c.step for c in kept] == list(range(step, -1, -1))[:count]
+        for info in kept:
+            assert (await checkpoints.get(info.id)).state == states[info.step]
+    oldest = (await checkpoints.history(thread))[-1]
+    forked = await checkpoints.fork(oldest.id, f"{thread}-fork")
+    assert (await checkpoints.get(forked)).state == states[oldest.step]
