@@ -118,11 +118,12 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 @contextmanager
 def http_server(
-    name: str, args: list[str], *, token: str | None = None, stderr: Path
+    name: str, args: list[str], *, token: str | None = None, stderr: Path, timeout: float = 60
 ) -> Iterator[str]:
     """`covey serve NAME ARGS --http 127.0.0.1:0`, as a process; yields its URL once it serves.
 
-    The server's stderr goes to the file `stderr`, for the failure message of a test.
+    The server's stderr goes to the file `stderr`, for the failure message of a test; a server
+    that prints no URL within `timeout` seconds raises `TimeoutError`.
     """
     command = [*covey_command(), "serve", name, *args, "--http", "127.0.0.1:0"]
     env = {k: v for k, v in os.environ.items() if k != "COVEY_SERVER_TOKEN"}
@@ -133,7 +134,7 @@ def http_server(
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env, text=True) as p,
     ):
         try:
-            yield _first_line(p, timeout=60)
+            yield _first_line(p, timeout=timeout)
         finally:
             p.terminate()
             try:

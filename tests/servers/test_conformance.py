@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -23,15 +24,23 @@ import pytest
 
 from covey.servers import SERVERS
 
-from .external import NpmTools, http_server, npm_tools
+from .external import INSTALL_TIMEOUT, NpmTools, http_server, npm_tools
 from .launch import LAUNCH, launch_args
 
 __all__ = ["npm_tools"]  # a fixture, imported for pytest
 
-pytestmark = pytest.mark.timeout(300)  # one module-wide run of the suite against every server
-
 REQUIREMENTS = "2026-07-28"
-SUITE_TIMEOUT = 240.0
+RUN_BUDGET = 240.0
+"""Seconds for every server to start and the suite to finish against each, all in parallel."""
+STOP_GRACE = 10.0
+"""Seconds a process killed or terminated gets to exit (`http_server` waits as long)."""
+
+# The first test sets up the module-wide run, all of it counted in its timeout: maybe the npm
+# install, the run, then per server a suite killed at the deadline and a server stopped
+# (terminated, then killed), with a minute to spare for reading the results.
+pytestmark = pytest.mark.timeout(
+    INSTALL_TIMEOUT + RUN_BUDGET + 3 * STOP_GRACE * len(SERVERS) + 60, func_only=False
+)
 GENERIC = (
     "server-stateless",
     "tools-list",
@@ -78,12 +87,19 @@ def _read_results(directory: Path) -> dict[str, list[dict[str, Any]]]:
     return checks
 
 
-def _start(stack: ExitStack, tools: NpmTools, name: str, base: Path) -> subprocess.Popen[str] | str:
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _start(
+    stack: ExitStack, tools: NpmTools, name: str, base: Path, deadline: float
+) -> subprocess.Popen[str] | str:
     """Serve `name` and start the suite against it; an error message if the server won't run."""
     try:
-        url = stack.enter_context(
-            http_server(name, launch_args(name, base), stderr=base / "server.log")
+        server = http_server(
+            name, launch_args(name, base), stderr=base / "server.log", timeout=_left(deadline)
         )
+        url = stack.enter_context(server)
     except (OSError, TimeoutError, RuntimeError) as exc:
         server_log = (base / "server.log").read_text()[-3000:]
         return f"covey serve {name} --http did not start: {exc}\n{server_log}"
@@ -96,14 +112,14 @@ def _start(stack: ExitStack, tools: NpmTools, name: str, base: Path) -> subproce
     )
 
 
-def _finish(name: str, base: Path, suite: subprocess.Popen[str]) -> SuiteRun:
+def _finish(name: str, base: Path, suite: subprocess.Popen[str], deadline: float) -> SuiteRun:
     try:
-        suite.wait(SUITE_TIMEOUT)
+        suite.wait(_left(deadline))
         note = ""
     except subprocess.TimeoutExpired:
         suite.kill()
-        suite.wait(10)
-        note = f"\nthe suite did not finish within {SUITE_TIMEOUT:g}s against {name}"
+        suite.wait(STOP_GRACE)
+        note = f"\nthe suite did not finish against {name} within the {RUN_BUDGET:g}s budget"
     log = (base / "suite.log").read_text()[-3000:] + note
     log += "\nserver stderr:\n" + (base / "server.log").read_text()[-3000:]
     return SuiteRun(checks=_read_results(base / "results"), log=log)
@@ -115,22 +131,24 @@ def suite_runs(
 ) -> Iterator[dict[str, SuiteRun | str]]:
     """Every server in SERVERS (with a LAUNCH entry) over HTTP, the suite run against each.
 
-    The servers and the suite runs go in parallel: the suite mostly waits on its own timeouts.
-    A server that cannot start is an error message, failing that server's tests only.
+    The servers and the suite runs go in parallel (the suite mostly waits on its own
+    timeouts), all within one deadline, `RUN_BUDGET` from now. A server that cannot start is an
+    error message, failing that server's tests only.
     """
     runs: dict[str, SuiteRun | str] = {}
+    deadline = time.monotonic() + RUN_BUDGET
     with ExitStack() as stack:
         started: dict[str, tuple[Path, subprocess.Popen[str]]] = {}
         for name in sorted(SERVERS):
             if name in LAUNCH:
                 base = tmp_path_factory.mktemp(f"conformance-{name}")
-                suite = _start(stack, npm_tools, name, base)
+                suite = _start(stack, npm_tools, name, base, deadline)
                 if isinstance(suite, str):
                     runs[name] = suite
                 else:
                     started[name] = (base, suite)
         for name, (base, suite) in started.items():
-            runs[name] = _finish(name, base, suite)
+            runs[name] = _finish(name, base, suite, deadline)
     yield runs
 
 
