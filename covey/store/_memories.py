@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import array
 import hashlib
+import heapq
 import json
 import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from operator import mul
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
@@ -68,18 +70,34 @@ def _pack(vector: Sequence[float]) -> bytes:
     return packed.tobytes()
 
 
-def _unpack(blob: bytes) -> array.array[float]:
+def _unpack(blob: bytes) -> Sequence[float]:
+    if sys.byteorder == "little":
+        return memoryview(blob).cast("f")  # read in place: no copy, no per-float objects
     unpacked = array.array("f")
     unpacked.frombytes(blob)
-    if sys.byteorder != "little":
-        unpacked.byteswap()
+    unpacked.byteswap()
     return unpacked
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+def _similarities(
+    query: Sequence[float], rows: Sequence[tuple[int, bytes]]
+) -> list[tuple[float, int]]:
+    """Cosine similarity of `query` to each packed vector, as (similarity, id) pairs.
+
+    Every vector of the namespace is compared on each recall, so the loop stays tight:
+    the query is normalised once, each vector is read where it lies, and the products are
+    summed in C (`map`, `math.hypot`) rather than in Python bytecode.
+    """
+    length = math.hypot(*query)
+    if not length:
+        return []
+    unit = array.array("d", [x / length for x in query])
+    scored: list[tuple[float, int]] = []
+    for memory_id, blob in rows:
+        vector = _unpack(blob)
+        norm = math.hypot(*vector)
+        scored.append((sum(map(mul, unit, vector)) / norm if norm else 0.0, memory_id))
+    return scored
 
 
 def _fused(*rankings: Sequence[int]) -> dict[int, float]:
@@ -250,11 +268,9 @@ class LongTermMemory:
                 vectors.c.namespace == self.namespace, vectors.c.model == self.embedding_model
             )
         )
-        similarity = [
-            (_cosine(query, _unpack(row.vector)), int(row.observation_id)) for row in rows
-        ]
-        similarity.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [memory_id for score, memory_id in similarity[:pool] if score > 0]
+        packed = [(int(row.observation_id), bytes(row.vector)) for row in rows]
+        best = heapq.nsmallest(pool, _similarities(query, packed), key=lambda p: (-p[0], p[1]))
+        return [memory_id for score, memory_id in best if score > 0]
 
     async def update(
         self, memory_id: int, *, text: str | None = None, metadata: Mapping[str, Any] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import IO
 
 import pytest
@@ -56,6 +57,28 @@ async def test_vectors_rank_too_and_fuse_with_full_text(store: Store) -> None:
                 await text_only.recall("x", mode="vector")
     assert by_vector[0].id == topic.id
     assert hybrid[0].id == topic.id and hybrid[0].score > by_vector[0].score / 2
+
+
+POINTS = {"north": (0.0, 1.0), "northeast": (0.6, 0.8), "east": (1.0, 0.0)}
+POINTS |= {"north-northeast": (0.2, 0.9), "south": (0.0, -1.0), "nowhere": (0.0, 0.0)}
+
+
+class Directions:
+    """Embeds a text ending in a compass direction as that direction."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [list(POINTS[text.split()[-1]]) for text in texts]
+
+
+async def test_vector_recall_orders_by_cosine_and_leaves_out_unrelated(store: Store) -> None:
+    memory = LongTermMemory(store, "compass", embedder=Directions(), embedding_model="compass")
+    for direction in ["south", "east", "northeast", "north", "north-northeast", "nowhere"]:
+        await memory.remember(f"The road goes {direction}")
+    other_model = LongTermMemory(store, "compass", embedder=Directions(), embedding_model="v2")
+    found = await memory.recall("Heading north", mode="vector", limit=5)
+    assert [m.text.split()[-1] for m in found] == ["north", "north-northeast", "northeast"]
+    assert await other_model.recall("Heading north", mode="vector") == []  # not comparable
+    assert await memory.recall("Heading nowhere", mode="vector") == []
 
 
 async def test_namespaces_isolate_and_update_and_forget_work(store: Store) -> None:
