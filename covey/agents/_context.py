@@ -1,9 +1,11 @@
 """Conversation memory: a run's messages kept within a token budget by compaction.
 
 When the conversation grows past the budget, its older turns are summarised by a model and
-the summary joins the instructions. A turn is a user message, or an assistant message
-together with the results of the tool calls it made: a tool call is never separated from
-its result. The instructions and the latest turns are always kept as they are.
+the summary joins the instructions, at their end; a run continued from these messages (a
+later `history=`, a reflection revision) gets its own instructions but keeps the summary.
+A turn is a user message, or an assistant message together with the results of the tool
+calls it made: a tool call is never separated from its result. The instructions and the
+latest turns are always kept as they are.
 """
 
 from __future__ import annotations
