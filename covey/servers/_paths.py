@@ -242,11 +242,19 @@ class Roots:
             return old is not None
 
     def move(self, source: Target, destination: Target) -> None:
-        """Rename `source` to `destination`; the destination must not exist."""
+        """Rename `source` to `destination`; the destination must not exist.
+
+        A file (or link) is hard-linked at the destination, which fails if anything is there,
+        then unlinked at the source, so a file that appears at the destination meanwhile is
+        never replaced. A directory, or a file system without hard links, is checked and then
+        renamed.
+        """
         with (
             self.open_parent(source) as (src_dir, src_name),
             self.open_parent(destination) as (dst_dir, dst_name),
         ):
+            if _link_then_unlink(src_dir, src_name, dst_dir, dst_name):
+                return
             try:
                 os.stat(dst_name, dir_fd=dst_dir, follow_symlinks=False)
             except FileNotFoundError:
@@ -254,6 +262,26 @@ class Roots:
             else:
                 raise FileExistsError(errno.EEXIST, "Destination already exists")
             os.rename(src_name, dst_name, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
+
+
+_NO_HARD_LINK = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS})
+"""What `link` says for a directory, a file system without hard links, or a link limit."""
+
+
+def _link_then_unlink(src_dir: int, src_name: str, dst_dir: int, dst_name: str) -> bool:
+    """Move by hard link and unlink; False when the source cannot be hard-linked."""
+    try:
+        os.link(src_name, dst_name, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in _NO_HARD_LINK:
+            return False
+        raise
+    try:
+        os.unlink(src_name, dir_fd=src_dir)
+    except OSError:
+        os.unlink(dst_name, dir_fd=dst_dir)  # leave things as they were
+        raise
+    return True
 
 
 _ERRNO_HINTS = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,6 +139,77 @@ def test_moves_never_replace_and_never_leave_the_roots(roots: Roots, world: Worl
     assert (world.root / "sub" / "a.txt").read_text().startswith("alpha")
     with pytest.raises(PathDenied, match="allowed root"):
         roots.move(roots.check("."), roots.check("elsewhere"))
+
+
+def _move(roots: Roots, source: str, destination: str) -> None:
+    roots.move(roots.check(source, follow_last=False), roots.check(destination, follow_last=False))
+
+
+def test_a_move_takes_the_file_itself_and_never_replaces_a_link(roots: Roots, world: World) -> None:
+    inode = (world.root / "a.txt").stat().st_ino
+    _move(roots, "a.txt", "moved.txt")
+    assert (world.root / "moved.txt").stat().st_ino == inode
+    assert not (world.root / "a.txt").exists()
+    _move(roots, "link_in", "sub/link")
+    assert os.readlink(world.root / "sub" / "link") == "a.txt"  # the link moved, as a link
+    os.symlink("nowhere", world.root / "dangling")
+    with pytest.raises(FileExistsError):
+        roots.move(roots.check("moved.txt"), roots.check("dangling", follow_last=False))
+    assert os.readlink(world.root / "dangling") == "nowhere"
+    _move(roots, "sub", "dir")
+    assert (world.root / "dir" / "b.txt").read_text() == "bee\n"  # directories move too
+
+
+def test_a_move_that_cannot_remove_the_source_leaves_no_copy(roots: Roots, world: World) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root, which may unlink from a read-only directory")
+    (world.root / "locked").mkdir()
+    (world.root / "locked" / "f.txt").write_text("stay")
+    (world.root / "locked").chmod(0o555)
+    try:
+        with pytest.raises(PermissionError):
+            _move(roots, "locked/f.txt", "f.txt")
+    finally:
+        (world.root / "locked").chmod(0o755)
+    assert (world.root / "locked" / "f.txt").read_text() == "stay"
+    assert not (world.root / "f.txt").exists()
+
+
+def test_a_file_appearing_at_the_destination_is_never_replaced(roots: Roots, world: World) -> None:
+    # Another writer keeps creating 'b' (atomically, only if absent) while moves to 'b' run:
+    # every file it created must be found afterwards, none silently replaced by a move.
+    stop = threading.Event()
+    created: list[str] = []
+
+    def create() -> None:
+        while not stop.is_set():
+            name = f"theirs-{len(created)}"
+            (world.root / name).write_text(name)
+            with contextlib.suppress(FileExistsError):
+                os.link(world.root / name, world.root / "b")
+                created.append(name)
+            os.unlink(world.root / name)
+
+    contender = threading.Thread(target=create)
+    contender.start()
+    found: set[str] = set()
+    try:
+        for _ in range(3000):
+            (world.root / "a").write_text("mine")
+            try:
+                _move(roots, "a", "b")
+            except FileExistsError:
+                os.unlink(world.root / "a")
+            with contextlib.suppress(FileNotFoundError):
+                found.add((world.root / "b").read_text())
+                os.unlink(world.root / "b")  # nothing else can change 'b' while it exists
+    finally:
+        stop.set()
+        contender.join(30)
+    with contextlib.suppress(FileNotFoundError):
+        found.add((world.root / "b").read_text())
+    assert created, "the contender never created the destination; nothing was tested"
+    assert set(created) <= found
 
 
 def test_several_roots_and_relative_paths_start_at_the_first(tmp_path: Path) -> None:
