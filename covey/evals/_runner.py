@@ -15,7 +15,7 @@ import inspect
 import math
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -133,6 +133,30 @@ def _leaves(exc: BaseException) -> list[BaseException] | None:
     return list(cast("BaseExceptionGroup[BaseException]", exc).exceptions)
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, the exceptions inside it (task groups) and those it was raised from."""
+    stack, seen = [exc], set[int]()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(_leaves(current) or [])
+        if current.__cause__ is not None:
+            stack.append(current.__cause__)
+
+
+def _limit_hit(exc: BaseException) -> tuple[LimitHit, str] | None:
+    """The limit that stopped a run, also when a graph wrapped it (`NodeFailed` from it)."""
+    for found in _chain(exc):
+        if isinstance(found, MaxTurnsExceeded):
+            return "turns", str(found)
+        if isinstance(found, TokenLimitHit):
+            return "tokens", str(found)
+    return None
+
+
 def _describe(exc: BaseException) -> str:
     inner = _leaves(exc)
     while inner is not None and len(inner) == 1:
@@ -246,16 +270,16 @@ class _Runner:
                 else:
                     output = await agent(case.input, recorder.on_event)
                 outcome.output = output if isinstance(output, str) else str(output)
-            except MaxTurnsExceeded as exc:
-                outcome.limit_hit, outcome.error = "turns", str(exc)
-            except TokenLimitHit as exc:
-                outcome.limit_hit, outcome.error = "tokens", str(exc)
-            except RunError as exc:  # the agent's own failure: scored like any other
-                outcome.error = str(exc)
             except Exception as exc:
-                if _infra(exc):
+                limit = _limit_hit(exc)
+                if limit is not None:
+                    outcome.limit_hit, outcome.error = limit
+                elif _infra(exc):
                     raise InfraError(_describe(exc)) from exc
-                raise
+                elif any(isinstance(e, RunError) for e in _chain(exc)):
+                    outcome.error = str(exc)  # the agent's own failure: scored like any other
+                else:
+                    raise
         if scope.cancelled_caught:
             outcome.limit_hit = "time"
             outcome.error = f"The trial ran out of time ({seconds:g} s) before a final answer."

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from covey import ModelClient, ModelConfig
+from covey.agents import Agent, TeamState, pipeline
 from covey.evals import Case, ContainsScorer
 from covey.evals._case import Limits, Suite
 from covey.evals._oracle import replay_policy
@@ -35,6 +36,18 @@ async def replaying(suite: Suite, which: str) -> AsyncIterator[ModelClient]:
         config = ModelConfig(base_url=server.base_url, model="scripted", max_retries=0)
         async with ModelClient(config) as model:
             yield model
+
+
+async def evaluate(
+    suite: Suite, policy: Policy, tmp_path: Path, options: EvalOptions | None = None
+) -> RunResults:
+    """Run `suite` on a scripted model answering with `policy`, into a fresh store."""
+    async with (
+        ScriptedModelServer(policy=policy) as server,
+        ModelClient(ModelConfig(base_url=server.base_url, model="m")) as model,
+        Store(f"sqlite:///{tmp_path}/s.db") as store,
+    ):
+        return await run_eval(suite, model, store=store, run_id="t", label="m", options=options)
 
 
 async def test_the_oracle_passes_every_case_in_fresh_worlds(suite: Suite, tmp_path: Path) -> None:
@@ -96,30 +109,28 @@ async def test_a_model_server_that_is_down_is_an_infrastructure_error(
     assert trial.error is not None and "ModelConnectionError" in trial.error
 
 
-async def test_a_graph_is_evaluated_through_a_solver_factory(tmp_path: Path) -> None:
-    from covey.agents import Agent, TeamState, pipeline
-    from covey.evals import Case, ContainsScorer
-    from covey.testing import Reply
+def writer_and_editor(model: ModelClient, servers: object, case: Case) -> object:
+    """A suite's factory returning a solver that runs a two-agent pipeline graph."""
+    graph = pipeline([Agent("writer", model, "Write."), Agent("editor", model, "Edit.")])
 
+    async def solve(task: str, on_event: object) -> str:
+        result = await graph.run(TeamState(task=task), emit=on_event)  # type: ignore[arg-type]
+        return result.state.result
+
+    return solve
+
+
+async def test_a_graph_is_evaluated_through_a_solver_factory(tmp_path: Path) -> None:
     def policy(request: ChatRequest) -> Reply:
         role = request.messages[0]["content"]
         return Reply(text="Draft: herons wade." if role == "Write." else "Final: herons wade.")
-
-    def team(model: ModelClient, servers: object, case: Case) -> object:
-        graph = pipeline([Agent("writer", model, "Write."), Agent("editor", model, "Edit.")])
-
-        async def solve(task: str, on_event: object) -> str:
-            result = await graph.run(TeamState(task=task), emit=on_event)  # type: ignore[arg-type]
-            return result.state.result
-
-        return solve
 
     suite = Suite(
         name="teams",
         cases=[
             Case(id="herons", input="Say what herons do.", scorers=[ContainsScorer(value="Final")])
         ],
-        agent=team,  # type: ignore[arg-type]
+        agent=writer_and_editor,  # type: ignore[arg-type]
     )
     async with (
         ScriptedModelServer(policy=policy) as server,
@@ -198,13 +209,15 @@ async def test_an_mcp_server_that_dies_mid_call_is_an_infrastructure_error(
 ) -> None:
     import sys
 
-    from covey.agents import Agent
     from covey.models import ToolCall
     from covey.tools import MCPToolset
 
     fixture = str(Path(__file__).parents[1] / "tools" / "mcp_fixture_server.py")
 
+    requests: list[ChatRequest] = []
+
     def policy(request: ChatRequest) -> Reply:
+        requests.append(request)
         if any(m.get("role") == "tool" for m in request.messages):
             return Reply(text="done")  # would pass the scorer, had the server not died
         return Reply(tool_calls=[ToolCall(id="c1", name="crash", arguments={})])
@@ -222,15 +235,73 @@ async def test_an_mcp_server_that_dies_mid_call_is_an_infrastructure_error(
         cases=[Case(id="crash", input="Crash it.", scorers=[ContainsScorer(value="done")])],
         agent=solver,  # type: ignore[arg-type]
     )
-    options = EvalOptions(attempts=2, retry_delay=0.01)
-    async with (
-        ScriptedModelServer(policy=policy) as server,
-        ModelClient(ModelConfig(base_url=server.base_url, model="m")) as model,
-        Store(f"sqlite:///{tmp_path}/s.db") as store,
-    ):
-        results = await run_eval(suite, model, store=store, run_id="c", label="m", options=options)
+    results = await evaluate(suite, policy, tmp_path, EvalOptions(attempts=2, retry_delay=0.01))
     (trial,) = results.trials
     assert trial.status == "error" and trial.attempts == 2 and trial.scores == []
     assert trial.error is not None
     assert "MCP server 'fixture' stopped while running tool 'crash'" in trial.error
-    assert len(server.requests) == 4  # each attempt ran: the call, then the answer
+    assert len(requests) == 4  # each attempt ran: the call, then the answer
+
+
+async def test_a_trial_that_runs_out_of_time_is_still_scored(tmp_path: Path) -> None:
+    from covey.evals import NumberScorer, ToolCalledScorer
+    from covey.models import ToolCall
+
+    never = anyio.Event()
+
+    async def policy(request: ChatRequest) -> Reply:
+        if any(m.get("role") == "tool" for m in request.messages):
+            await never.wait()  # the model never answers after the tool result
+        return Reply(
+            tool_calls=[ToolCall(id="c1", name="calculate", arguments={"expression": "6*7"})]
+        )
+
+    suite = Suite(
+        name="slow",
+        servers=["calc"],
+        limits=Limits(seconds=1),
+        cases=[
+            Case(
+                id="slow",
+                input="What is 6*7?",
+                scorers=[ToolCalledScorer(name="calculate"), NumberScorer(value=42)],
+            )
+        ],
+    )
+    results = await evaluate(suite, policy, tmp_path)
+    (trial,) = results.trials
+    assert trial.limit_hit == "time" and trial.status == "failed" and trial.attempts == 1
+    assert trial.error is not None and "ran out of time (1 s)" in trial.error
+    assert [s.passed for s in trial.scores] == [True, False]  # what it did before is scored
+    assert trial.turns == 1 and trial.protocol.tool_calls == 1
+
+
+def _token_suite(graph: bool) -> Suite:
+    from covey.evals import NumberScorer
+
+    return Suite(
+        name="tokens",
+        limits=Limits(tokens=50),
+        cases=[Case(id="long", input="What is 6*7?", scorers=[NumberScorer(value=42)])],
+        agent=writer_and_editor if graph else None,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["agent", "graph"])
+async def test_a_trial_over_its_token_limit_stops_and_is_still_scored(
+    graph: bool, tmp_path: Path
+) -> None:
+    answers: list[str] = []
+
+    def policy(request: ChatRequest) -> Reply:
+        answers.append("42")
+        return Reply(text="It is 42.", usage=(40, 20))  # 60 tokens: over the limit of 50
+
+    suite = _token_suite(graph)
+    results = await evaluate(suite, policy, tmp_path)
+    (trial,) = results.trials
+    assert trial.limit_hit == "tokens" and trial.status == "failed"
+    assert trial.error == "The trial used 60 tokens, over its limit of 50."
+    assert (trial.input_tokens, trial.output_tokens, trial.turns) == (40, 20, 1)
+    assert len(answers) == 1  # the graph's second agent never ran
+    assert trial.scores and "no final answer" in trial.scores[0].explanation
