@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pydantic_core
 
 from ..models import ToolCall
-from ..tools import ToolResult
+from ..tools import ElicitationHandler, ElicitationRequest, ElicitationResponse, ToolResult
 from ._graph_tasks import NodeContext
 
-__all__ = ["NodeToolJournal", "ask_approval"]
+__all__ = ["NodeToolJournal", "ask_approval", "elicitation_answer"]
 
 _YES = frozenset({"yes", "y", "ok", "allow", "allowed", "approve", "approved", "true"})
 
@@ -41,6 +41,30 @@ async def ask_approval(
     if isinstance(answer, str) and answer.strip():
         return f"a person said {answer.strip()!r}"
     return "a person refused it"
+
+
+_NO = frozenset({"no", "n", "decline", "declined", "refuse", "false"})
+
+
+def elicitation_answer(request: ElicitationRequest, answer: Any) -> ElicitationResponse:
+    """A person's answer (JSON data) as the answer to an MCP server's elicitation.
+
+    An object is the form's content; "no" or False declines and "cancel" cancels; any other
+    text (or number) fills a form that has one field, and accepts a URL request.
+    """
+    if isinstance(answer, dict):
+        return ElicitationResponse(action="accept", content=cast(dict[str, Any], answer))
+    text = answer.strip().lower() if isinstance(answer, str) else None
+    if answer is None or answer is False or text in _NO:
+        return ElicitationResponse(action="decline")
+    if text == "cancel":
+        return ElicitationResponse(action="cancel")
+    if request.url is not None:
+        return ElicitationResponse(action="accept")
+    fields = list(request.schema.get("properties", {}))
+    if len(fields) == 1:
+        return ElicitationResponse(action="accept", content={fields[0]: answer})
+    return ElicitationResponse(action="decline")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -98,6 +122,22 @@ class NodeToolJournal:
             "invalid_arguments": result.invalid_arguments,
         }
         await log.record(self.context.thread_id, f"{self.context.key}/{key}", data)
+
+    def elicitation(self, key: str) -> ElicitationHandler:
+        """Ask the server's questions of the call under `key` through the graph (`ctx.ask`).
+
+        An MCP server's request cannot outlive its process, so the run stops, and on resume
+        the node runs again: the call is made afresh and the recorded answer goes to the
+        server when it asks the same question again.
+        """
+        asked = [0]
+
+        async def elicit(request: ElicitationRequest) -> ElicitationResponse:
+            which = f"elicit/{key}/{asked[0]}"  # the call's questions, in the order it asks
+            asked[0] += 1
+            return elicitation_answer(request, await self.context.ask(request.message, key=which))
+
+        return elicit
 
     async def approve(self, key: str, call: ToolCall) -> bool | str | None:
         """Ask through the graph, keyed by the call; None when the agent has its own `approve`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
@@ -13,7 +14,8 @@ import anyio
 
 from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
-from ..tools import FunctionTool, RunContext, Tool, ToolResult, Toolset
+from ..tools import ElicitationHandler, FunctionTool, RunContext, Tool, ToolResult, Toolset
+from ..tools._mcp import answering_elicitations
 from ._events import AgentEvent, ToolFinished, ToolStarted
 
 __all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
@@ -34,7 +36,8 @@ class ToolJournal(Protocol):
     Give one to `Agent.run(journal=...)`; a graph's agent node gives one backed by the
     store's effect journal. For each call, in the order the model made them, the run asks for
     its `key`; a call whose key has a recorded result gets that result back without the tool
-    running (or being approved) again; a call that runs has its result recorded.
+    running (or being approved) again; a call that runs has its result recorded, and the
+    questions its MCP server asks meanwhile go to the journal's `elicitation` handler.
     """
 
     def key(self, call: ToolCall) -> str:
@@ -51,6 +54,10 @@ class ToolJournal(Protocol):
 
     async def approve(self, key: str, call: ToolCall) -> bool | str | None:
         """Decide a call that requires approval (by its key), or None for the run's `approve`."""
+        ...  # protocol member
+
+    def elicitation(self, key: str) -> ElicitationHandler | None:
+        """Answers MCP elicitations while the call runs (for toolsets without a handler)."""
         ...  # protocol member
 
 
@@ -168,10 +175,16 @@ async def _prepare(
 
 
 async def _invoke(
-    call: ToolCall, tool: Tool, context: RunContext[Any], default_timeout: float
+    call: ToolCall,
+    tool: Tool,
+    context: RunContext[Any],
+    default_timeout: float,
+    kept: tuple[ToolJournal, str] | None,
 ) -> ToolResult:
     timeout = tool.timeout if tool.timeout is not None else default_timeout
-    with anyio.move_on_after(timeout) as scope:
+    elicit = kept[0].elicitation(kept[1]) if kept is not None else None
+    answering = answering_elicitations(elicit) if elicit is not None else nullcontext()
+    with anyio.move_on_after(timeout) as scope, answering:
         return await tool.call(call.arguments, replace(context, tool_call_id=call.id))
     assert scope.cancelled_caught
     return ToolResult(
@@ -206,7 +219,8 @@ async def run_calls(
         start = time.perf_counter()
         result = settled[index]
         if result is None:
-            result = await _invoke(call, box.tools[call.name], context, default_timeout)
+            tool = box.tools[call.name]
+            result = await _invoke(call, tool, context, default_timeout, kept[index])
             if (journaled := kept[index]) is not None:
                 await journaled[0].record(journaled[1], result)
         results[index] = result

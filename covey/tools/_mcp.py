@@ -8,8 +8,8 @@ restart is the owner leaving and re-entering the client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import AsyncExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
@@ -31,16 +31,59 @@ from ._base import RunContext, Tool, ToolResult
 from ._events import ProgressUpdate, ServerLogMessage, ServerStopped, ToolEventSink
 from ._mcp_convert import (
     ElicitationHandler,
+    ElicitationRequest,
+    ElicitationResponse,
     answer_elicitation,
     answer_sampling,
     to_tool_result,
 )
 
-__all__ = ["MCPToolset", "MCPConnectionError"]
+__all__ = ["MCPToolset", "MCPConnectionError", "answering_elicitations"]
 
 
 _OPEN: ContextVar[tuple[MCPToolset, ...]] = ContextVar("covey_open_toolsets", default=())
 """Toolsets open in the current task, in the order they were opened."""
+
+_RUN_ELICITATION: ContextVar[ElicitationHandler | None] = ContextVar(
+    "covey_run_elicitation", default=None
+)
+"""Answers elicitations of the tool calls made in this task (see `answering_elicitations`)."""
+
+
+@contextmanager
+def answering_elicitations(handler: ElicitationHandler) -> Generator[None]:
+    """Answer elicitations of MCP tool calls made inside this block with `handler`.
+
+    For toolsets without an `elicitation=` handler of their own (theirs comes first). An
+    agent's run uses it around each tool call when its caller gives one (a graph's agent
+    node does, to ask a person through `ctx.ask`). On a server speaking MCP 2026-07-28 or
+    later, an exception `handler` raises ends the tool call and the call raises it (a graph
+    node's question stops the run so); on older servers it becomes an error answer.
+    """
+    token = _RUN_ELICITATION.set(handler)
+    try:
+        yield
+    finally:
+        _RUN_ELICITATION.reset(token)
+
+
+class _HandlerRaised(Exception):
+    """Carries an exception of a run's elicitation handler out through the MCP client."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _handler_error(error: BaseException) -> Exception | None:
+    if isinstance(error, _HandlerRaised):
+        return error.error
+    if isinstance(error, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], error)
+        for inner in group.exceptions:
+            if (found := _handler_error(inner)) is not None:
+                return found
+    return None
 
 
 class MCPConnectionError(CoveyError):
@@ -294,7 +337,24 @@ class MCPToolset:
     async def _on_elicitation(
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
-        return await answer_elicitation(self.name, self.elicitation, params)
+        run = _RUN_ELICITATION.get() if self.elicitation is None else None
+        if run is None:
+            return await answer_elicitation(self.name, self.elicitation, params)
+        failed: list[Exception] = []
+
+        async def handler(request: ElicitationRequest) -> ElicitationResponse:
+            try:
+                return await run(request)
+            except Exception as exc:
+                failed.append(exc)
+                raise
+
+        answer = await answer_elicitation(self.name, handler, params)
+        client = self._client
+        if failed and client is not None and _modern(client):
+            # The request came within the caller's call_tool, which raises this for it.
+            raise _HandlerRaised(failed[0])
+        return answer
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         if self.events is not None:
@@ -408,6 +468,8 @@ class MCPToolset:
             httpx2.HTTPError,
             ExceptionGroup,
         ) as exc:
+            if (raised := _handler_error(exc)) is not None:
+                raise raised from None
             return self._connection_lost(name, exc, generation, context)
         return to_tool_result(result)
 

@@ -1,7 +1,7 @@
 """A small MCP server for covey's client tests: `python mcp_fixture_server.py [--http PORT]`.
 
-It has tools that add, sleep, report progress, ask the user, ask the client's model, log,
-crash the process, and add a tool at run time.
+It has tools that add, sleep, report progress, ask the user (and register who answered),
+ask the client's model, log, crash the process, and add a tool at run time.
 """
 
 from __future__ import annotations
@@ -59,6 +59,23 @@ async def ask_name(answer: Annotated[ElicitationResult[Answer], Resolve(ask_for_
     if isinstance(answer, AcceptedElicitation):
         return f"hello {answer.data.name}"
     return f"no name ({answer.action})"
+
+
+def ask_for_visitor() -> Elicit[Answer]:
+    return Elicit("Who is visiting?", Answer)
+
+
+@server.tool()
+def register_visitor(
+    answer: Annotated[ElicitationResult[Answer], Resolve(ask_for_visitor)],
+) -> str:
+    """Ask the user who is visiting, then register them (a side effect, in the calls file)."""
+    if not isinstance(answer, AcceptedElicitation):
+        return f"not registered ({answer.action})"
+    if CALLS_FILE:
+        with open(CALLS_FILE, "a") as fh:
+            fh.write(f"register {answer.data.name}\n")
+    return f"registered {answer.data.name}"
 
 
 def sample_summary(text: str) -> Sample:
