@@ -5,13 +5,19 @@ Run: `.venv/bin/python -m benchmarks.graph [--quick]`
 1. A 50-node chain of async nodes (each adds 1 to a counter with the `add` reducer) against
    awaiting the same 50 functions in a loop.
 2. One node fanning out with `Send` to 200 workers (results merged by `append`), then a join,
-   against `anyio` task-group calls of the same 200 functions.
-3. The same two in LangGraph, installed in its own venv under `.bench/langgraph-venv` (made on
-   first use from PyPI) and run there by `benchmarks/_langgraph_side.py`.
-4. The time to commit a checkpoint to `CheckpointStore` at step ~10 and at step ~1000 of one
-   thread whose state grows by one message a step, run by the graph runner (a one-node cycle)
-   with a checkpointer that times each commit; SQLite, and PostgreSQL when
-   `COVEY_BENCH_POSTGRES_URL` or `COVEY_TEST_POSTGRES_URL` is set.
+   against `anyio` task-group calls of the same 200 functions. Per node divides by the 202
+   nodes the graph runs (plan, 200 workers, join); plain by its 200 calls.
+3. The same two in LangGraph (pinned to `LANGGRAPH`), installed in its own venv under
+   `.bench/langgraph-venv` (made on first use from PyPI) and run there by
+   `benchmarks/_langgraph_side.py`.
+4. Checkpoints of one thread whose state grows by one message a step, run by the graph runner
+   (a one-node cycle) with a checkpointer that times each commit: the mean and p95 commit time
+   over one snapshot period early (steps 1-50) and late (951-1000), each window holding one
+   full-state snapshot commit (also shown alone); the time to load a step's state as
+   `resume()` does (from the store, then validated) at steps 10 and 1000, and at steps 49 and
+   999 (the most deltas to replay after a snapshot); and the commit means again with
+   `prune=KeepLast(100)`. SQLite, and PostgreSQL when `COVEY_BENCH_POSTGRES_URL` or
+   `COVEY_TEST_POSTGRES_URL` is set.
 
 Prints figures and a table of aims; asserts nothing.
 """
@@ -28,6 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,12 +42,15 @@ import anyio
 import pydantic
 
 from covey.agents import END, START, FieldOp, Graph, SavedCheckpoint, Send, add, append
-from covey.store import CheckpointStore, Store
+from covey.store import CheckpointStore, KeepLast, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".bench" / "langgraph-venv"
 SIDE = Path(__file__).resolve().parent / "_langgraph_side.py"
+LANGGRAPH = "1.2.24"  # the newest on PyPI when pinned; the figures depend on it
 CHAIN, WIDTH = 50, 200
+FAN_NODES = WIDTH + 2  # plan, the workers, join: in covey and in LangGraph alike
+EVERY = 50  # CheckpointStore's snapshot_every: each window below spans one period
 
 
 class Chain(pydantic.BaseModel):
@@ -60,7 +70,11 @@ async def bump(state: Chain) -> dict[str, int]:
     return {"total": 1}
 
 
+RAN: list[str] = []  # node runs of the fan-out graph, to check FAN_NODES
+
+
 async def work(state: Fan, payload: int) -> dict[str, list[int]]:
+    RAN.append("work")
     return {"results": [payload]}
 
 
@@ -87,9 +101,10 @@ async def covey_figures(repeats: int) -> dict[str, float]:
     chain_app = chain.compile(step_limit=CHAIN + 10)
 
     async def plan(state: Fan) -> None:
-        return None
+        RAN.append("plan")
 
     async def join(state: Fan) -> dict[str, int]:
+        RAN.append("join")
         return {"total": len(state.results)}
 
     fan = Graph(Fan)
@@ -104,6 +119,10 @@ async def covey_figures(repeats: int) -> dict[str, float]:
 
     async def covey_fan() -> None:
         assert (await fan_app.run(Fan())).state.total == WIDTH
+
+    RAN.clear()
+    await covey_fan()
+    assert len(RAN) == FAN_NODES, RAN
 
     async def plain_chain() -> None:
         state = Chain()
@@ -124,7 +143,7 @@ async def covey_figures(repeats: int) -> dict[str, float]:
     return {
         "chain_us": await median_us(covey_chain, repeats, CHAIN),
         "chain_plain_us": await median_us(plain_chain, repeats, CHAIN),
-        "fan_us": await median_us(covey_fan, repeats, WIDTH),
+        "fan_us": await median_us(covey_fan, repeats, FAN_NODES),
         "fan_plain_us": await median_us(plain_fan, repeats, WIDTH),
     }
 
@@ -136,10 +155,14 @@ def langgraph_figures(repeats: int) -> dict[str, Any] | str:
         if not python.exists():
             print(f"creating {VENV} and installing langgraph from PyPI (once)...", flush=True)
             subprocess.run(["python3", "-m", "venv", str(VENV)], check=True, timeout=300)
-        probe = subprocess.run([python, "-c", "import langgraph"], capture_output=True)
-        if probe.returncode != 0:
-            print("installing langgraph into .bench/langgraph-venv...", flush=True)
-            pip = [python, "-m", "pip", "install", "-q", "langgraph"]
+        probe = subprocess.run(
+            [python, "-c", "from importlib.metadata import version; print(version('langgraph'))"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode != 0 or probe.stdout.strip() != LANGGRAPH:
+            print(f"installing langgraph=={LANGGRAPH} into {VENV}...", flush=True)
+            pip = [python, "-m", "pip", "install", "-q", f"langgraph=={LANGGRAPH}"]
             subprocess.run(pip, check=True, timeout=900)
         done = subprocess.run(
             [python, SIDE, str(CHAIN), str(WIDTH), str(repeats)],
@@ -152,7 +175,10 @@ def langgraph_figures(repeats: int) -> dict[str, Any] | str:
         return f"could not set up LangGraph in {VENV}: {e}"
     if done.returncode != 0:
         return f"LangGraph side failed: {done.stderr.strip()[-500:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # The side divides by the workers alone; its graph also runs plan and join.
+    figures["fan_us"] *= WIDTH / FAN_NODES
+    return figures
 
 
 class TimedCheckpoints:
@@ -161,6 +187,7 @@ class TimedCheckpoints:
     def __init__(self, inner: CheckpointStore) -> None:
         self.inner = inner
         self.seconds: dict[int, float] = {}
+        self.refs: dict[int, str] = {}
 
     async def commit(
         self,
@@ -182,14 +209,43 @@ class TimedCheckpoints:
             metadata=metadata,
         )
         self.seconds[step] = time.perf_counter() - begin
+        self.refs[step] = ref
         return ref
 
     async def latest(self, thread_id: str) -> SavedCheckpoint | None:
         return await self.inner.latest(thread_id)
 
 
-async def checkpoint_figures(store: Store, steps: int) -> tuple[float, float]:
-    """Median commit time (ms) in windows around step 10 and around step `steps`."""
+@dataclass(kw_only=True, slots=True, frozen=True)
+class Commits:
+    """Commit times (ms) over one snapshot period, with the snapshot commit in it."""
+
+    mean: float
+    p95: float
+    snapshot: float
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class ThreadFigures:
+    """One backend's checkpoint figures, in ms."""
+
+    early: Commits
+    late: Commits
+    load: dict[int, float]
+    pruned: tuple[float, float]
+
+
+def commits(timed: TimedCheckpoints, first: int, last: int, snapshot: int) -> Commits:
+    picked = [timed.seconds[s] * 1000 for s in range(first, last + 1)]
+    return Commits(
+        mean=statistics.mean(picked),
+        p95=statistics.quantiles(picked, n=20)[-1],
+        snapshot=timed.seconds[snapshot] * 1000,
+    )
+
+
+async def grow_thread(checkpoints: CheckpointStore, steps: int) -> TimedCheckpoints:
+    """Run a one-node cycle for `steps` supersteps, timing each checkpoint commit."""
 
     async def say(state: Thread) -> dict[str, list[str]]:
         return {"messages": [f"message {len(state.messages)}: " + "x" * 80]}
@@ -197,21 +253,43 @@ async def checkpoint_figures(store: Store, steps: int) -> tuple[float, float]:
     graph = Graph(Thread)
     graph.add_node("say", say).add_edge(START, "say")
     graph.add_router("say", lambda s: END if len(s.messages) >= steps else "say")
-    timed = TimedCheckpoints(CheckpointStore(store))
+    timed = TimedCheckpoints(checkpoints)
     result = await graph.compile(checkpointer=timed, step_limit=steps + 10).run(
-        Thread(), thread_id="bench"
+        Thread(), thread_id=uuid.uuid4().hex
     )
-    assert len(result.state.messages) == steps
-
-    def window(around: int) -> float:
-        picked = [timed.seconds[s] for s in range(around - 5, around + 6) if s in timed.seconds]
-        return statistics.median(picked) * 1000
-
-    return window(10), window(steps - 5)
+    assert len(result.state.messages) == steps and max(timed.seconds) == steps
+    return timed
 
 
-async def stores(steps: int) -> dict[str, tuple[float, float]]:
-    out: dict[str, tuple[float, float]] = {}
+async def load_ms(checkpoints: CheckpointStore, ref: str, repeats: int = 20) -> float:
+    """Median time to load a checkpoint's state the way `resume()` does, in ms."""
+    times: list[float] = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        Thread.model_validate((await checkpoints.get(ref)).state)
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times) * 1000
+
+
+async def checkpoint_figures(store: Store, steps: int) -> ThreadFigures:
+    """Commit and load times early and late in a `steps`-step thread (a multiple of EVERY)."""
+    checkpoints = CheckpointStore(store, snapshot_every=EVERY)
+    timed = await grow_thread(checkpoints, steps)
+    early = commits(timed, 1, EVERY, EVERY)
+    late = commits(timed, steps - EVERY + 1, steps, steps)
+    load = {s: await load_ms(checkpoints, timed.refs[s]) for s in (10, EVERY - 1, steps - 1, steps)}
+    pruning = await grow_thread(
+        CheckpointStore(store, snapshot_every=EVERY, prune=KeepLast(100)), steps
+    )
+    pruned = (
+        commits(pruning, 1, EVERY, EVERY).mean,
+        commits(pruning, steps - EVERY + 1, steps, steps).mean,
+    )
+    return ThreadFigures(early=early, late=late, load=load, pruned=pruned)
+
+
+async def stores(steps: int) -> dict[str, ThreadFigures]:
+    out: dict[str, ThreadFigures] = {}
     with tempfile.TemporaryDirectory() as tmp:
         async with Store.from_url(f"sqlite:///{Path(tmp) / 'bench.db'}") as store:
             out["sqlite"] = await checkpoint_figures(store, steps)
@@ -229,9 +307,30 @@ async def stores(steps: int) -> dict[str, tuple[float, float]]:
     return out
 
 
+def print_checkpoints(figures: dict[str, ThreadFigures], steps: int) -> None:
+    print(
+        f"checkpoint commit, ms, over one snapshot period (graph runner + CheckpointStore, "
+        f"{steps}-step thread, a full snapshot every {EVERY} steps):"
+    )
+    head = f"{'mean':>7} {'p95':>7} {'snapshot':>9}  {'mean, KeepLast(100)':>20}"
+    print(f"  {'':<10} {'steps':<9} {head}")
+    for name, f in figures.items():
+        for label, c, pruned in (
+            (f"1-{EVERY}", f.early, f.pruned[0]),
+            (f"{steps - EVERY + 1}-{steps}", f.late, f.pruned[1]),
+        ):
+            print(
+                f"  {name:<10} {label:<9} {c.mean:7.2f} {c.p95:7.2f} {c.snapshot:9.2f}  "
+                f"{pruned:20.2f}"
+            )
+    print("load a step's state as resume() does, ms (median of 20):")
+    for name, f in figures.items():
+        print(f"  {name:<10} " + "   ".join(f"step {s} {ms:6.2f}" for s, ms in f.load.items()))
+
+
 def row(label: str, value: str, aim: str, met: bool | None) -> None:
     verdict = {True: "yes", False: "NO", None: "n/a"}[met]
-    print(f"  {label:<44} {value:>12}  {aim:>8}  {verdict}")
+    print(f"  {label:<48} {value:>10}  {aim:>8}  {verdict}")
 
 
 async def main() -> None:
@@ -262,13 +361,8 @@ async def main() -> None:
     else:
         print(f"  (LangGraph {lg['version']}, in {VENV.relative_to(ROOT)})")
 
-    print(f"checkpoint commit, ms (graph runner + CheckpointStore, {steps}-step thread):")
-    commits = await stores(steps)
-    for name, (early, late) in commits.items():
-        print(
-            f"  {name:<10} step ~10 {early:7.2f}   step ~{steps} {late:7.2f}   "
-            f"ratio {late / early:5.2f}x"
-        )
+    figures = await stores(steps)
+    print_checkpoints(figures, steps)
 
     print("\naims:")
     for kind, label in (("chain", "50-node chain"), ("fan", "200-way fan-out")):
@@ -277,9 +371,16 @@ async def main() -> None:
             row(f"{label}: covey / LangGraph overhead", f"{ratio:.3f}", "<= 0.2", ratio <= 0.2)
         else:
             row(f"{label}: covey / LangGraph overhead", "-", "<= 0.2", None)
-    for name, (early, late) in commits.items():
-        ratio = late / early
-        row(f"{name}: commit at step ~{steps} / ~10", f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5)
+    for name, f in figures.items():
+        ratio = f.late.mean / f.early.mean
+        row(
+            f"{name}: mean commit, steps {steps - EVERY + 1}-{steps} / 1-{EVERY}",
+            f"{ratio:.2f}x",
+            "<= 1.5x",
+            ratio <= 1.5,
+        )
+        ratio = f.load[steps] / f.load[10]
+        row(f"{name}: load at step {steps} / 10", f"{ratio:.2f}x", "-", None)
 
 
 if __name__ == "__main__":
