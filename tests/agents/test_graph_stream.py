@@ -8,9 +8,11 @@ from covey import ModelClient
 from covey.agents import (
     START,
     Agent,
+    CompiledGraph,
     Graph,
     GraphEvent,
     GraphFinished,
+    GraphResult,
     ModelResponded,
     NodeEvent,
     NodeFinished,
@@ -36,6 +38,15 @@ def script() -> list[Reply]:
     return [Reply(tool_calls=[call("add", "c1", a=2, b=40)]), Reply(text="42")]
 
 
+async def streamed(app: CompiledGraph[Sums]) -> tuple[list[GraphEvent], GraphResult[Sums]]:
+    """Every event of a run, and how it ended."""
+    events: list[GraphEvent] = []
+    async with app.stream(Sums()) as stream:
+        async for event in stream:
+            events.append(event)
+    return events, stream.result
+
+
 def inner_kinds(events: list[GraphEvent], node: str) -> list[str]:
     """The names of the agent events that arrived wrapped for `node`."""
     return [type(e.event).__name__ for e in events if isinstance(e, NodeEvent) and e.node == node]
@@ -49,11 +60,7 @@ async def test_streaming_a_graph_shows_its_agent_nodes_tool_calls_and_answers() 
         graph = Graph(Sums)
         graph.add_node("sum", adder(model), input=lambda s: "2 + 40?", output="answer")
         graph.add_edge(START, "sum")
-        events: list[GraphEvent] = []
-        async with graph.compile().stream(Sums()) as stream:
-            async for event in stream:
-                events.append(event)
-        result = stream.result
+        events, result = await streamed(graph.compile())
     assert result.state.answer == "42"
     inner = [e.event for e in events if isinstance(e, NodeEvent)]
     started = next(e for e in inner if isinstance(e, ToolStarted))
@@ -86,11 +93,7 @@ async def test_a_subgraphs_agent_events_arrive_wrapped_for_both_nodes() -> None:
         inner.add_edge(START, "sum")
         outer = Graph(Sums)
         outer.add_node("team", inner.compile()).add_edge(START, "team")
-        events: list[GraphEvent] = []
-        async with outer.compile().stream(Sums()) as stream:
-            async for event in stream:
-                events.append(event)
-        result = stream.result
+        events, result = await streamed(outer.compile())
     assert result.state.answer == "42"
     from_sub = [e.event for e in events if isinstance(e, NodeEvent) and e.node == "team"]
     assert any(isinstance(e, NodeStarted) and e.node == "sum" for e in from_sub)
