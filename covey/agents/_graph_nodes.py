@@ -12,6 +12,7 @@ from .._errors import UsageError
 from ._agent import Agent
 from ._graph_events import NodeEvent
 from ._graph_run import CompiledGraph, GraphResult
+from ._graph_state import StateSchema
 from ._graph_tasks import NodeContext
 from ._graph_tools import NodeToolJournal
 
@@ -113,8 +114,10 @@ def _subgraph_node(
         result = await _run_subgraph(graph, sub_state, context, forward)
         if output is not None:
             return _output_update(output, state, result.state)
-        parent_fields = set(cast(pydantic.BaseModel, state).model_dump())
-        return {k: v for k, v in result.state.model_dump().items() if k in parent_fields}
+        # Send back what the subgraph changed, so the parent's reducers apply it once.
+        schema = StateSchema.of(type(cast(pydantic.BaseModel, state)))
+        before = cast(pydantic.BaseModel, sub_state).model_dump()
+        return schema.delta(context.node, before, result.state.model_dump())
 
     return run
 

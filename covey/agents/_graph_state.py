@@ -90,6 +90,35 @@ class StateSchema:
                 f"{fields}."
             )
 
+    def delta(
+        self, node: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The update that takes the fields in `after` from `before` to `after`.
+
+        Through each field's reducer: an appended list gives its new items, a sum the
+        difference, a merged dict the keys that changed; other fields (plain, or with a custom
+        reducer) give their new value. Unchanged fields are left out.
+
+        Raises:
+            UsageError: a change the field's reducer cannot express (items removed from an
+                `append` list, keys from a `merge` dict).
+        """
+        update: dict[str, Any] = {}
+        for field, new in after.items():
+            old = before.get(field)
+            if field not in self.reducers or new == old:
+                continue
+            red = self.reducers[field]
+            change = _change(red, old, new)
+            if change is _CANNOT:
+                raise UsageError(
+                    f"Node {node!r} changed state field {field!r} in a way its reducer "
+                    f"({red.name if red else 'none'}) cannot apply: {old!r} -> {new!r}. Map "
+                    "the subgraph's result with output=lambda state, result: {...}."
+                )
+            update[field] = change
+        return update
+
     def apply(
         self, state: pydantic.BaseModel, updates: list[tuple[str, Mapping[str, Any]]]
     ) -> tuple[pydantic.BaseModel, list[FieldOp]]:
@@ -127,3 +156,23 @@ class StateSchema:
 
 
 _ANY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
+
+_CANNOT: Any = object()
+
+
+def _change(red: Reducer | None, old: Any, new: Any) -> Any:
+    """What, given to `red`, turns `old` into `new` (`_CANNOT` when nothing does)."""
+    if red is None or red.op == "set":
+        return new
+    if red is append and isinstance(old, list) and isinstance(new, list):
+        old_list, new_list = cast(list[Any], old), cast(list[Any], new)
+        same_start = new_list[: len(old_list)] == old_list
+        return new_list[len(old_list) :] if same_start else _CANNOT
+    if red is add and isinstance(old, int | float) and isinstance(new, int | float):
+        return new - old
+    if red is merge and isinstance(old, dict) and isinstance(new, dict):
+        old_dict, new_dict = cast(dict[str, Any], old), cast(dict[str, Any], new)
+        if not old_dict.keys() <= new_dict.keys():
+            return _CANNOT
+        return {k: v for k, v in new_dict.items() if k not in old_dict or old_dict[k] != v}
+    return _CANNOT

@@ -17,7 +17,9 @@ from covey.agents import (
     MemoryCheckpointer,
     NodeContext,
     NodeFailed,
+    add,
     append,
+    merge,
 )
 from covey.store import CheckpointStore
 
@@ -113,3 +115,26 @@ async def test_a_finished_subgraph_is_not_run_again_when_its_step_runs_again() -
     done = await app.resume("t")
     assert sorted(done.state.log) == ["printed", "worked"]
     assert inner_runs == ["work"]
+
+
+class Ledger(pydantic.BaseModel):
+    log: Annotated[list[str], append] = []
+    total: Annotated[int, add] = 0
+    tags: Annotated[dict[str, str], merge] = {}
+    status: str = ""
+
+
+async def test_a_subgraph_returns_only_what_it_changed_so_reducers_apply_it_once() -> None:
+    inner = Graph(Ledger, name="inner")
+    inner.add_node(
+        "book", lambda s: {"log": ["booked"], "total": 5, "tags": {"by": "inner"}, "status": "ok"}
+    )
+    inner.add_edge(START, "book")
+    outer = Graph(Ledger)
+    outer.add_node("seed", lambda s: {"log": ["seeded"], "total": 10, "tags": {"from": "seed"}})
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START, "seed").add_edge("seed", "sub")
+    done = await outer.compile().run(Ledger())
+    assert done.state == Ledger(
+        log=["seeded", "booked"], total=15, tags={"from": "seed", "by": "inner"}, status="ok"
+    )
