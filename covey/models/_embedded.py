@@ -77,6 +77,7 @@ class EmbeddedModel:
         n_ctx: int = 4096,
         chat_format: str = "chatml-function-calling",
         startup_timeout: float = 180.0,
+        extra_buffers: bool = False,
         extra_args: tuple[str, ...] = (),
     ) -> None:
         """Configure the server; nothing starts until `async with`.
@@ -88,6 +89,8 @@ class EmbeddedModel:
             n_ctx: context window in tokens.
             chat_format: llama-cpp-python chat format; the default gives real tool calls.
             startup_timeout: seconds to wait for `/v1/models` to answer.
+            extra_buffers: use llama.cpp's extra CPU buffer types (weight repacking, AMX).
+                Off by default: on some CPUs they crash the server on its first request.
             extra_args: more `llama_cpp.server` arguments, as they are.
         """
         self._model_path = Path(model_path) if model_path is not None else None
@@ -96,6 +99,7 @@ class EmbeddedModel:
         self._n_ctx = n_ctx
         self._chat_format = chat_format
         self._startup_timeout = startup_timeout
+        self._extra_buffers = extra_buffers
         self._extra_args = extra_args
         self._process: anyio.abc.Process | None = None
         self._log: IO[bytes] | None = None
@@ -122,7 +126,8 @@ class EmbeddedModel:
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "covey.models._llama_server",
+            *(["--extra-buffers"] if self._extra_buffers else []),
             "--model",
             str(model_path),
             "--model_alias",
