@@ -102,6 +102,13 @@ class Case(BaseModel):
     """A known way to solve it, ending with an answer: the oracle policy replays it."""
     mistake: list[Step] | None = None
     """The solution with one thing wrong, which the scorers must catch."""
+    mistakes: list[list[Step]] = Field(default_factory=list[list[Step]])
+    """More wrong variants, for scorers `mistake` leaves passing: `covey eval --check`
+    wants every scorer to fail in at least one of them."""
+
+    def all_mistakes(self) -> list[list[Step]]:
+        """`mistake` (if any), then `mistakes`."""
+        return ([self.mistake] if self.mistake is not None else []) + list(self.mistakes)
 
 
 class Suite(BaseModel):

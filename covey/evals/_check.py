@@ -1,14 +1,16 @@
 """Checking a suite against itself: its solutions must pass, its mistakes must fail.
 
 Both are replayed by covey's scripted model server through the real runner (fresh worlds,
-real server processes), so a check proves each case can be passed and that its scorers
-catch the mistake it names: no scorer that can never fail.
+real server processes), so a check proves each case can be passed and that every one of its
+scorers fails in at least one of its mistakes (`mistake`, then any `mistakes`): no scorer
+that can never fail. A mistake that ends in an infrastructure error proves nothing.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,17 +34,35 @@ class SuiteCheck(BaseModel):
     """Case id -> why its solution did not pass (the case or its scorers are wrong)."""
     mistake_passed: list[str] = Field(default_factory=list[str])
     """Cases whose mistake passed: their scorers cannot catch it."""
+    mistake_errored: dict[str, str] = Field(default_factory=dict[str, str])
+    """Case id -> the infrastructure error a mistake ended in: it proves nothing caught."""
+    scorers_never_failed: dict[str, list[str]] = Field(default_factory=dict[str, list[str]])
+    """Case id -> its scorers that no mistake failed: nothing shows they can fail."""
     unchecked: list[str] = Field(default_factory=list[str])
     """Cases without a solution or a mistake."""
 
     @property
     def ok(self) -> bool:
-        """Every case has both, every solution passes and every mistake fails."""
-        return not (self.solution_failed or self.mistake_passed or self.unchecked)
+        """Every solution passes, and every scorer of every case fails in some mistake."""
+        return not (
+            self.solution_failed
+            or self.mistake_passed
+            or self.mistake_errored
+            or self.scorers_never_failed
+            or self.unchecked
+        )
 
 
-async def _replay(suite: Suite, which: str, store: Store, concurrency: int) -> RunResults:
-    policy = replay_policy(suite, "solution" if which == "solution" else "mistake")
+def scorer_label(names: list[str], index: int) -> str:
+    """A case's scorer as reports name it: `number`, or `contains #2` when names repeat."""
+    name = names[index]
+    return name if names.count(name) == 1 else f"{name} #{index + 1}"
+
+
+async def _replay(
+    suite: Suite, which: Literal["solution", "mistake"], store: Store, concurrency: int, run: str
+) -> RunResults:
+    policy = replay_policy(suite, which)
     async with ScriptedModelServer(policy=policy) as server:
         config = ModelConfig(base_url=server.base_url, model="scripted", max_retries=0)
         async with ModelClient(config) as model:
@@ -50,7 +70,7 @@ async def _replay(suite: Suite, which: str, store: Store, concurrency: int) -> R
                 suite,
                 model,
                 store=store,
-                run_id=f"check-{which}",
+                run_id=f"check-{run}",
                 label=f"{which} replay",
                 options=EvalOptions(concurrency=concurrency, attempts=1),
             )
@@ -60,25 +80,55 @@ def _why(trial_scores: list[tuple[str, str]]) -> str:
     return "; ".join(f"{name}: {why}" for name, why in trial_scores) or "no score"
 
 
+def _variants(suite: Suite) -> list[Suite]:
+    """The suite once per mistake variant: round i replays each case's i-th mistake."""
+    rounds: list[Suite] = []
+    for index in range(max(len(c.all_mistakes()) for c in suite.cases)):
+        cases = [
+            c.model_copy(update={"mistake": c.all_mistakes()[index]})
+            for c in suite.cases
+            if len(c.all_mistakes()) > index
+        ]
+        rounds.append(suite.model_copy(update={"cases": cases}))
+    return rounds
+
+
+async def _check_mistakes(check: SuiteCheck, suite: Suite, store: Store, concurrency: int) -> None:
+    failed: dict[str, set[int]] = {c.id: set() for c in suite.cases if c.all_mistakes()}
+    for index, variant in enumerate(_variants(suite)):
+        run = await _replay(variant, "mistake", store, concurrency, f"mistake-{index + 1}")
+        for trial in run.trials:
+            where = trial.case_id if index == 0 else f"{trial.case_id} (mistake {index + 1})"
+            if trial.status == "error":
+                check.mistake_errored[where] = trial.error or "no reason recorded"
+            elif trial.status == "passed":
+                check.mistake_passed.append(where)
+            failed[trial.case_id] |= {i for i, s in enumerate(trial.scores) if not s.passed}
+    for case in suite.cases:
+        if case.id not in failed:
+            continue
+        names = [scorer.name for scorer in case.scorers]
+        never = [scorer_label(names, i) for i in range(len(names)) if i not in failed[case.id]]
+        if never:
+            check.scorers_never_failed[case.id] = never
+
+
 async def check_suite(suite: Suite, *, concurrency: int = 4) -> SuiteCheck:
-    """Replay every case's solution and mistake; see `SuiteCheck` for what is reported."""
+    """Replay every case's solution and mistakes; see `SuiteCheck` for what is reported."""
     check = SuiteCheck(suite=suite.name, cases=len(suite.cases))
-    check.unchecked = [c.id for c in suite.cases if c.solution is None or c.mistake is None]
+    check.unchecked = [c.id for c in suite.cases if c.solution is None or not c.all_mistakes()]
     solved = [c for c in suite.cases if c.solution]
-    mistaken = [c for c in suite.cases if c.mistake]
     with tempfile.TemporaryDirectory(prefix="covey-check-") as tmp:
         async with Store(f"sqlite:///{Path(tmp) / 'check.db'}") as store:
             if solved:
                 subset = suite.model_copy(update={"cases": solved})
-                run = await _replay(subset, "solution", store, concurrency)
+                run = await _replay(subset, "solution", store, concurrency, "solution")
                 for trial in run.trials:
                     if trial.status != "passed":
                         failing = [(s.name, s.explanation) for s in trial.scores if not s.passed]
                         check.solution_failed[trial.case_id] = trial.error or _why(failing)
-            if mistaken:
-                subset = suite.model_copy(update={"cases": mistaken})
-                run = await _replay(subset, "mistake", store, concurrency)
-                check.mistake_passed = [t.case_id for t in run.trials if t.status == "passed"]
+            if any(c.all_mistakes() for c in suite.cases):
+                await _check_mistakes(check, suite, store, concurrency)
     return check
 
 
@@ -89,8 +139,14 @@ def format_check(check: SuiteCheck) -> str:
         lines.append(f"  FAIL {case_id}: its solution does not pass ({why})")
     for case_id in check.mistake_passed:
         lines.append(f"  FAIL {case_id}: its mistake passes, so its scorers cannot catch it")
+    for case_id, why in sorted(check.mistake_errored.items()):
+        lines.append(f"  FAIL {case_id}: its mistake ended in an error, not a failure ({why})")
+    for case_id, names in sorted(check.scorers_never_failed.items()):
+        lines.append(
+            f"  FAIL {case_id}: no mistake fails {', '.join(names)}: add a mistake it catches"
+        )
     for case_id in check.unchecked:
         lines.append(f"  WARN {case_id}: has no solution or no mistake to check")
     if check.ok:
-        lines.append("  OK: every solution passes and every mistake is caught.")
+        lines.append("  OK: every solution passes and every scorer fails in some mistake.")
     return "\n".join(lines)

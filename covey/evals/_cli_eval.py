@@ -87,8 +87,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="replay each case's solution (must pass) and mistake (must fail) on a scripted "
-        "model instead of evaluating a model; exit 1 if any does not",
+        help="replay each case's solution (must pass) and mistakes (each scorer must fail in "
+        "one) on a scripted model instead of evaluating a model; exit 1 if any does not",
     )
     parser.set_defaults(handler=_cmd_eval)
 
