@@ -128,9 +128,18 @@ class TrialRecorder:
         self.input_tokens += response.usage.input_tokens
         self.output_tokens += response.usage.output_tokens
         self.last_text = response.text
-        malformed = len(response.malformed_tool_calls)
-        self.protocol = self.protocol.model_copy(
-            update={"tool_calls": self.protocol.tool_calls + malformed}
+        # A call that did not parse names a tool (or not), never has valid arguments, and
+        # its result (the parse error, sent back to the model) is an error.
+        malformed = response.malformed_tool_calls
+        known = {t.name for t in self.tools}
+        stats = self.protocol
+        self.protocol = stats.model_copy(
+            update={
+                "tool_calls": stats.tool_calls + len(malformed),
+                "valid_tool_names": stats.valid_tool_names
+                + sum(m.name in known for m in malformed),
+                "tool_errors": stats.tool_errors + len(malformed),
+            }
         )
         if self.token_limit is not None and self.tokens > self.token_limit:
             raise TokenLimitHit(

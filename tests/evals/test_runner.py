@@ -305,3 +305,43 @@ async def test_a_trial_over_its_token_limit_stops_and_is_still_scored(
     assert (trial.input_tokens, trial.output_tokens, trial.turns) == (40, 20, 1)
     assert len(answers) == 1  # the graph's second agent never ran
     assert trial.scores and "no final answer" in trial.scores[0].explanation
+
+
+async def test_protocol_figures_count_unknown_tools_invalid_arguments_and_malformed_calls(
+    tmp_path: Path,
+) -> None:
+    from covey.evals import NumberScorer
+    from covey.models import ToolCall
+
+    def call(name: str, **arguments: object) -> Reply:
+        return Reply(tool_calls=[ToolCall(id="c", name=name, arguments=arguments)])
+
+    script = [
+        call("calculator", expression="6*7"),  # no such tool
+        call("calculate", expr="6*7"),  # a real tool, arguments against its schema
+        Reply(  # arguments that are not JSON
+            tool_calls=[ToolCall(id="c", name="calculate", arguments={"expression": "6*7"})],
+            malformed_arguments=True,
+        ),
+        call("calculate", expression="1/0"),  # a valid call the tool fails
+        call("calculate", expression="6*7"),
+        Reply(text="6*7 = 42."),
+    ]
+
+    def policy(request: ChatRequest) -> Reply:
+        return script[sum(m.get("role") == "tool" for m in request.messages)]
+
+    suite = Suite(
+        name="protocol",
+        servers=["calc"],
+        cases=[Case(id="p", input="What is 6*7?", scorers=[NumberScorer(value=42)])],
+    )
+    (trial,) = (await evaluate(suite, policy, tmp_path)).trials
+    stats = trial.protocol
+    assert trial.status == "passed"
+    assert (stats.tool_calls, stats.valid_tool_names) == (5, 4)  # all but 'calculator'
+    assert stats.schema_valid_arguments == 2  # 1/0 and 6*7
+    assert stats.tool_errors == 4  # every call but the last
+    assert stats.valid_tool_name_rate == 0.8
+    assert stats.schema_valid_argument_rate == 0.4
+    assert stats.tool_error_rate == 0.8
