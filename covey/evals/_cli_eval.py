@@ -120,9 +120,27 @@ def _label(config: ModelConfig | None, name: str) -> str:
     return f"{name}@{config.base_url}"
 
 
+def _scorer_key(scorer: object) -> object:
+    """A scorer as data: its settings, or for a Python scorer object its type and name."""
+    from pydantic import BaseModel
+
+    if isinstance(scorer, BaseModel):
+        return scorer.model_dump(mode="json", by_alias=True)
+    kind = type(scorer)
+    return f"{kind.__module__}.{kind.__qualname__}:{getattr(scorer, 'name', '')}"
+
+
 def _fingerprint(suite: Suite, args: argparse.Namespace) -> str:
+    """What a run's results depend on: the cases with their scorers, seed and settings."""
+    cases = [
+        {
+            **c.model_dump(mode="json", exclude={"scorers"}),
+            "scorers": [_scorer_key(s) for s in c.scorers],
+        }
+        for c in suite.cases
+    ]
     data = {
-        "cases": [c.model_dump(mode="json", exclude={"scorers"}) for c in suite.cases],
+        "cases": cases,
         "seed": args.seed,
         "temperature": args.temperature,
         "reflect": args.reflect,

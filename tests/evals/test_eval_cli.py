@@ -80,8 +80,8 @@ def _long_timeout(request: pytest.FixtureRequest) -> None:
     request.node.add_marker(pytest.mark.timeout(300))
 
 
-def _eval(url: str, db: Path, *extra: str) -> list[str]:
-    command = [sys.executable, "-m", "covey.cli", "eval", str(MINI), "--model", f"{url}#scripted"]
+def _eval(url: str, db: Path, *extra: str, suite: Path = MINI) -> list[str]:
+    command = [sys.executable, "-m", "covey.cli", "eval", str(suite), "--model", f"{url}#scripted"]
     return [*command, "--db", f"sqlite:///{db}", *extra]
 
 
@@ -108,3 +108,26 @@ async def test_eval_and_report_price_a_run_recorded_by_the_cli(tmp_path: Path) -
     again = await anyio.run_process([*base, "--prices", str(prices)], check=False)
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     assert f"cost {expected:.4f} EUR" in again.stdout.decode()
+
+
+async def test_a_suite_whose_scorers_changed_does_not_resume_the_old_run(tmp_path: Path) -> None:
+    changed = tmp_path / "mini.yaml"  # the same suite, one scorer stricter
+    text = MINI.read_text()
+    changed.write_text(
+        text.replace("{type: number, value: 7006652}", "{type: exact, value: '7006652'}")
+    )
+    assert changed.read_text() != text
+    db = tmp_path / "evals.db"
+    one = ["--cases", "calc-multiply", "--html", str(tmp_path / "r.html")]
+    async with scripted_server_process("tests.evals.policies:mini_oracle") as url:
+        first = await anyio.run_process(_eval(url, db, *one), check=False)
+        assert first.returncode == 0, first.stderr.decode()[-2000:]
+        with sqlite3.connect(db) as conn:  # as a run interrupted halfway is left
+            conn.execute("UPDATE covey_eval_runs SET finished_at = NULL")
+            (run_id,) = conn.execute("SELECT run_id FROM covey_eval_runs").fetchone()
+        other = await anyio.run_process(_eval(url, db, *one, suite=changed), check=False)
+        same = await anyio.run_process(_eval(url, db, *one), check=False)
+    assert other.returncode == 0, other.stderr.decode()[-2000:]
+    assert "Starting run mini-" in other.stderr.decode()
+    assert run_id not in other.stderr.decode()
+    assert f"Resuming run {run_id}:" in same.stderr.decode()  # unchanged, it would resume
