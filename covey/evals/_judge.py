@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .._errors import CoveyError
+from .._errors import CoveyError, ModelConnectionError, ModelHTTPError
 from ..models import (
     ModelClient,
     ModelConfig,
@@ -26,7 +26,22 @@ from ._results import ScoreResult
 from ._scorers_output import ScorerBase
 from ._trial import ToolCallRecord, TrialContext, shown
 
-__all__ = ["JudgeScorer", "judge_prompt", "parse_verdict"]
+__all__ = ["JudgeScorer", "JudgeUnavailable", "judge_prompt", "parse_verdict"]
+
+
+class JudgeUnavailable(CoveyError):
+    """The judge model could not be reached (down, overloaded): the infrastructure failed.
+
+    The runner retries the trial and, if the judge stays away, records it as an `error`
+    rather than a failed score.
+    """
+
+
+def _unavailable(exc: CoveyError) -> bool:
+    if isinstance(exc, ModelHTTPError):
+        return exc.status_code >= 500 or exc.status_code == 429
+    return isinstance(exc, ModelConnectionError)
+
 
 _SYSTEM = (
     "You grade the work of an AI agent against a rubric. Be strict and fair: judge only "
@@ -133,7 +148,11 @@ class JudgeScorer(ScorerBase):
         return ModelConfig(base_url=url.rstrip("/"), model=name or None)
 
     async def score(self, trial: TrialContext) -> ScoreResult:
-        """Ask the judge model and read its verdict."""
+        """Ask the judge model and read its verdict.
+
+        Raises:
+            JudgeUnavailable: the judge model could not be reached.
+        """
         if self.model is not None:
             async with ModelClient(self._config(self.model)) as client:
                 return await self._ask(client, trial)
@@ -156,6 +175,10 @@ class JudgeScorer(ScorerBase):
                 settings=ModelSettings(temperature=0),
             )
         except CoveyError as exc:
+            if _unavailable(exc):
+                raise JudgeUnavailable(
+                    f"The judge model at {where} could not be asked: {exc}"
+                ) from exc
             return self.verdict(
                 False, f"The judge model at {where} could not be asked: {exc}", judge_error=str(exc)
             )

@@ -37,6 +37,7 @@ from ..models import ModelClient, ModelSettings
 from ..store import Store
 from ..tools import MCPConnectionError, MCPToolset
 from ._case import Case, Solver, Suite
+from ._judge import JudgeUnavailable
 from ._lessons import Lessons, with_lessons
 from ._recording import finish_run, finished_trials, load_run, record_trial, start_run
 from ._report_terminal import Progress
@@ -121,7 +122,8 @@ def _infra(exc: BaseException) -> bool:
         return all(_infra(leaf) for leaf in inner)
     if isinstance(exc, ModelHTTPError):
         return exc.status_code >= 500 or exc.status_code == 429
-    return isinstance(exc, ModelConnectionError | MCPConnectionError | InfraError | OSError) or (
+    infra = ModelConnectionError | MCPConnectionError | InfraError | JudgeUnavailable | OSError
+    return isinstance(exc, infra) or (
         isinstance(exc, ModelError) and not isinstance(exc, ModelHTTPError)
     )
 
@@ -162,7 +164,7 @@ def _describe(exc: BaseException) -> str:
     while inner is not None and len(inner) == 1:
         exc = inner[0]
         inner = _leaves(exc)
-    if isinstance(exc, InfraError):
+    if isinstance(exc, InfraError | JudgeUnavailable):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -303,6 +305,8 @@ class _Runner:
         for scorer in case.scorers:
             try:
                 scores.append(await scorer.score(context))
+            except JudgeUnavailable:
+                raise  # the infrastructure's failure: the trial is tried again
             except Exception as exc:  # a broken scorer fails the trial, visibly
                 scores.append(
                     ScoreResult(

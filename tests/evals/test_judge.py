@@ -9,9 +9,12 @@ import pydantic
 import pytest
 
 from covey import ModelClient, ModelConfig
-from covey.evals._judge import JudgeScorer, judge_prompt, parse_verdict
+from covey.evals import Case, EvalOptions, Suite, run_eval
+from covey.evals._judge import JudgeScorer, JudgeUnavailable, judge_prompt, parse_verdict
+from covey.evals._summary import summarize
 from covey.evals._trial import ToolCallRecord, TrialContext
 from covey.evals._world import World
+from covey.store import Store
 from covey.testing import Reply, ScriptedModelServer
 
 RUBRIC = "The answer names Paris as the capital of France."
@@ -92,12 +95,40 @@ async def test_a_score_out_of_range_is_refused(tmp_path: Path) -> None:
     assert "judge_error" in result.metadata
 
 
-async def test_a_server_down_is_a_failed_score_naming_it(tmp_path: Path) -> None:
+async def test_a_judge_server_that_is_down_is_unavailable_naming_it(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    result = await JudgeScorer(rubric=RUBRIC, model=f"{url}#judge").score(trial(tmp_path))
-    assert not result.passed
-    assert f"The judge model at {url} could not be asked" in result.explanation
-    assert result.metadata["judge_error"]
+    scorer = JudgeScorer(rubric=RUBRIC, model=f"{url}#judge")
+    with pytest.raises(JudgeUnavailable, match=f"The judge model at {url} could not be asked"):
+        await scorer.score(trial(tmp_path))
+
+
+async def test_a_judge_that_is_down_makes_the_trial_an_infrastructure_error(
+    tmp_path: Path,
+) -> None:
+    suite = Suite(
+        name="judged",
+        cases=[
+            Case(
+                id="paris",
+                input="What is the capital of France?",
+                scorers=[JudgeScorer(rubric=RUBRIC)],
+            )
+        ],
+    )
+    gone = ModelConfig(base_url=f"http://127.0.0.1:{closed_port()}/v1", model="j", max_retries=0)
+    async with (
+        ScriptedModelServer(policy=lambda request: Reply(text="It is Paris.")) as server,
+        ModelClient(ModelConfig(base_url=server.base_url, model="m")) as model,
+        ModelClient(gone) as judge,
+        Store(f"sqlite:///{tmp_path}/s.db") as store,
+    ):
+        options = EvalOptions(attempts=2, retry_delay=0.01, judge=judge)
+        results = await run_eval(suite, model, store=store, run_id="j", label="m", options=options)
+    (result,) = results.trials
+    assert result.status == "error" and result.attempts == 2 and result.scores == []
+    assert result.error is not None and "could not be asked" in result.error
+    assert len(server.requests) == 2  # the agent ran again on the retry
+    assert summarize(results).overall.failed == 0  # not counted against the agent
 
 
 async def test_without_any_judge_the_user_is_told_to_pass_one(tmp_path: Path) -> None:
