@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
-import pydantic
+import anyio
 
 from covey import ModelClient
 from covey.agents import (
     START,
     Agent,
-    CompiledGraph,
     Graph,
     GraphInterrupted,
-    GraphResult,
     MemoryCheckpointer,
     NodeContext,
-    append,
 )
 from covey.models import ToolCall
 from covey.store import CheckpointStore
-from covey.testing import ChatRequest, Reply, ScriptedModelServer
+from covey.testing import Reply, ScriptedModelServer
 from covey.tools import FunctionTool, tool
 
 from ..store.conftest import Backend, backend
+from .graph_worker import REPO, Trip, errand_graph, errand_policy
 from .test_agent import call, config
 
 __all__ = ["backend"]  # fixture, imported for pytest
-
-
-class Trip(pydantic.BaseModel):
-    log: Annotated[list[str], append] = []
-    answer: str = ""
 
 
 def booking_graph(bookings: list[str]) -> Graph[Trip]:
@@ -142,62 +137,35 @@ async def test_a_refusal_with_a_reason_reaches_the_model() -> None:
     assert done.state.answer == "Not sent."
 
 
-def _fresh_id() -> str:
-    return f"call_{uuid.uuid4().hex[:8]}"  # a real model names its calls anew on every run
+async def _resume_in_a_process(backend: Backend, model_url: str, calls: Path, answer: str) -> Any:
+    command = [sys.executable, "-m", "tests.agents.graph_worker", "errand", *backend.args()]
+    command += ["errand", answer, model_url, str(calls)]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
 
 
-def _errand_policy(request: ChatRequest) -> Reply:
-    """Look Ada up, mail Ada, mail Bob, answer; call ids differ every time."""
-    done = [m for m in request.body["messages"] if m.get("role") == "tool"]
-    steps = [
-        ToolCall(id=_fresh_id(), name="lookup", arguments={"name": "ada"}),
-        ToolCall(id=_fresh_id(), name="send_email", arguments={"to": "ada", "body": "Hi"}),
-        ToolCall(id=_fresh_id(), name="send_email", arguments={"to": "bob", "body": "Hi"}),
-    ]
-    if len(done) < len(steps):
-        return Reply(tool_calls=[steps[len(done)]])
-    return Reply(text=f"Done: {done[-1]['content']}")
-
-
-def _errand_graph(
-    model: ModelClient, store: CheckpointStore, lookups: list[str], sent: list[str]
-) -> CompiledGraph[Trip]:
-    @tool
-    def lookup(name: str) -> str:
-        """Find a person's address."""
-        lookups.append(name)
-        return f"{name}@example.org"
-
-    agent = Agent("assistant", model, tools=[lookup, mailer(sent)])
-    graph = Graph(Trip)
-    graph.add_node("assistant", agent, input=lambda s: "Mail Ada and Bob.", output="answer")
-    graph.add_node("after", lambda s: {"log": [f"after: {s.answer}"]})
-    graph.add_edge(START, "assistant").add_edge("assistant", "after")
-    return graph.compile(checkpointer=store)
-
-
-async def test_an_agent_needing_two_approvals_makes_each_tool_call_once(backend: Backend) -> None:
-    lookups: list[str] = []
-    sent: list[str] = []
-    results: list[GraphResult[Trip]] = []
-    async with ScriptedModelServer(policy=_errand_policy) as server:
-        async with ModelClient(config(server.base_url)) as model:
-            for answer in (None, "yes", "yes"):  # each in a new store session, as a new process
-                async with backend.store() as store:
-                    app = _errand_graph(model, CheckpointStore(store), lookups, sent)
-                    if answer is None:
-                        results.append(await app.run(Trip(), thread_id="errand"))
-                    else:
-                        results.append(await app.resume("errand", answer))
-    first, second, done = results
-    assert first.status == second.status == "interrupted"
+async def test_an_agent_needing_two_approvals_makes_each_tool_call_once(
+    backend: Backend, tmp_path: Path
+) -> None:
+    calls = tmp_path / "calls.txt"
+    async with ScriptedModelServer(policy=errand_policy) as server:
+        async with ModelClient(config(server.base_url)) as model, backend.store() as store:
+            first = await errand_graph(model, CheckpointStore(store), calls).run(
+                Trip(), thread_id="errand"
+            )
+        # Each answer is given by another process, which runs the agent node again.
+        second = await _resume_in_a_process(backend, server.base_url, calls, "yes")
+        done = await _resume_in_a_process(backend, server.base_url, calls, "yes")
+    assert first.status == second["status"] == "interrupted"
     assert first.question is not None and '"to": "ada"' in first.question
-    assert second.question is not None and '"to": "bob"' in second.question
-    assert done.status == "done"
-    assert done.state.answer == "Done: sent to bob"
-    assert done.state.log == ["after: Done: sent to bob"]
-    assert lookups == ["ada"]  # the node ran three times, each tool call happened once
-    assert sent == ["ada", "bob"]
+    assert '"to": "bob"' in second["question"]
+    assert done["status"] == "done"
+    assert done["state"]["answer"] == "Done: sent to bob"
+    assert done["state"]["log"] == ["after: Done: sent to bob"]
+    # The node ran three times; each tool call happened once.
+    assert calls.read_text().splitlines() == ["lookup ada", "send ada", "send bob"]
 
 
 async def test_an_approval_belongs_to_its_call_when_the_model_reorders_calls() -> None:
