@@ -56,9 +56,11 @@ def answering_elicitations(handler: ElicitationHandler) -> Generator[None]:
 
     For toolsets without an `elicitation=` handler of their own (theirs comes first). An
     agent's run uses it around each tool call when its caller gives one (a graph's agent
-    node does, to ask a person through `ctx.ask`). On a server speaking MCP 2026-07-28 or
-    later, an exception `handler` raises ends the tool call and the call raises it (a graph
-    node's question stops the run so); on older servers it becomes an error answer.
+    node does, to ask a person through `ctx.ask`). It needs a server speaking MCP 2026-07-28
+    or later, whose requests come back within the tool call: there an exception `handler`
+    raises ends the call and the call raises it (a graph node's question stops the run so).
+    Older servers send requests outside the call, and without a toolset handler those are
+    declined.
     """
     token = _RUN_ELICITATION.set(handler)
     try:
