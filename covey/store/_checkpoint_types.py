@@ -20,6 +20,8 @@ __all__ = [
     "KeepLast",
     "Row",
     "info_of",
+    "keep_from",
+    "prune_probe",
     "replay",
     "replay_rows",
     "INFO_COLUMNS",
@@ -88,16 +90,20 @@ class Checkpoint:
 
 @dataclass(slots=True, frozen=True)
 class KeepLast:
-    """A prune policy: keep a thread's newest `count` checkpoints, and those newer than an age.
+    """A prune policy: keep at least a thread's newest `count` checkpoints, and recent ones.
 
-    `CheckpointStore(store, prune=KeepLast(100))` applies it in each commit's transaction.
-    Older checkpoints are deleted; the oldest kept one gets a full snapshot, so every kept
-    checkpoint still loads, resumes and forks with its exact state.
+    `CheckpointStore(store, prune=KeepLast(100))` applies it in each commit's transaction,
+    in whole snapshot periods: it deletes only the checkpoints older than the snapshot that
+    the oldest kept one replays from. So pruning never writes a state, every kept checkpoint
+    still loads, resumes and forks with its exact state, and a thread keeps from `count` up
+    to `count + snapshot_every - 1` checkpoints (more with `newer_than`). Most commits delete
+    nothing: only those after which the oldest kept checkpoint is in a new snapshot period.
+    `CheckpointStore.prune()` is the exact alternative, run on demand.
 
     Example:
         ```python
-        KeepLast(100)  # the newest 100 of each thread
-        KeepLast(20, newer_than=timedelta(days=7))  # the newest 20, and all of the last week
+        KeepLast(100)  # at least the newest 100 of each thread
+        KeepLast(20, newer_than=timedelta(days=7))  # the newest 20 or more, and the last week
         KeepLast(1, newer_than=timedelta(hours=1))  # the last hour's (and always the latest)
         ```
 
@@ -122,6 +128,46 @@ class KeepLast:
                 f"KeepLast(newer_than=...) is an age, got {self.newer_than!r}: pass a "
                 "positive timedelta such as timedelta(days=7)."
             )
+
+
+def prune_probe(policy: KeepLast) -> list[sa.Label[Any]]:
+    """Columns for a commit's head read: what `keep_from` needs, with no statement of its own.
+
+    Their parameters are `thread` and, with `newer_than`, `cutoff` (a `created_at`). They
+    are read before the commit's row goes in. Once it is in, the `count`-th newest is the
+    `count - 1`-th newest of these (the row itself when `count` is 1, left to `keep_from`),
+    and the oldest recent one is among these or else no older than that.
+    """
+    mine = checkpoints.c.thread_id == sa.bindparam("thread")
+    base = sa.select(checkpoints.c.base_step).where(mine)
+    counted: sa.ColumnElement[Any] = sa.null()
+    if policy.count > 1:
+        newest = base.order_by(checkpoints.c.step.desc()).offset(policy.count - 2).limit(1)
+        counted = newest.scalar_subquery()
+    recent: sa.ColumnElement[Any] = sa.null()
+    if policy.newer_than is not None:
+        oldest_recent = base.where(checkpoints.c.created_at >= sa.bindparam("cutoff"))
+        recent = oldest_recent.order_by(checkpoints.c.step).limit(1).scalar_subquery()
+    first = sa.select(sa.func.min(checkpoints.c.step)).where(mine).scalar_subquery()
+    return [counted.label("counted"), recent.label("recent"), first.label("first")]
+
+
+def keep_from(policy: KeepLast, probe: Row, new_base: int) -> int | None:
+    """The step before which a commit deletes, or None when it keeps everything.
+
+    The oldest checkpoint `policy` keeps replays from its `base_step` snapshot, as does
+    every later one from that snapshot or a newer one: so what is older goes, and no state
+    is written. It moves only when the oldest kept one enters a new snapshot period, so
+    most commits delete nothing. `probe` is the head read with `prune_probe`'s columns;
+    `new_base` the commit's own `base_step`.
+    """
+    counted = new_base if policy.count == 1 else probe.counted
+    if counted is None:  # fewer than `count` checkpoints: all are kept
+        return None
+    keep = int(counted)
+    if probe.recent is not None:  # base_step grows with step: the lower one is the older
+        keep = min(keep, int(probe.recent))
+    return keep if int(probe.first) < keep else None
 
 
 def info_of(row: Row) -> CheckpointInfo:

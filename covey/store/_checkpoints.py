@@ -17,8 +17,9 @@ from ._checkpoint_types import (
     Checkpoint,
     CheckpointInfo,
     KeepLast,
-    Row,
     info_of,
+    keep_from,
+    prune_probe,
     replay,
     replay_rows,
 )
@@ -35,8 +36,8 @@ class CheckpointStore:
 
     Each commit stores only the step's delta (field operations), so its cost does not grow
     with the thread's history; every `snapshot_every` steps a commit also stores the full
-    state, so loading replays at most that many deltas. With a `prune` policy, each commit
-    also deletes the thread's checkpoints that the policy no longer keeps.
+    state, so loading replays at most that many deltas. With a `prune` policy, commits also
+    delete the thread's old checkpoints, a whole snapshot period at a time (see `KeepLast`).
 
     Example:
         ```python
@@ -58,8 +59,10 @@ class CheckpointStore:
         Args:
             store: The database.
             snapshot_every: Store a full state at least every this many steps.
-            prune: Delete what this policy does not keep in each commit's transaction;
-                default keep every checkpoint (`prune()` still deletes on demand).
+            prune: In each commit's transaction, delete the snapshot periods older than
+                the checkpoints this policy keeps (it keeps at least its `count`, up to
+                `snapshot_every - 1` more); default keep every checkpoint (`prune()` still
+                deletes on demand).
 
         Raises:
             UsageError: `snapshot_every` is below 1.
@@ -70,8 +73,24 @@ class CheckpointStore:
         """The database."""
         self.snapshot_every = snapshot_every
         """A full state is stored at least every this many steps."""
-        self.prune_policy = prune
+        self._prune = prune
+        # Built once, with the policy's columns: building a statement costs more than
+        # running it (its compiled form is cached).
+        self._head_read = (
+            sa.select(
+                threads.c.head_id,
+                threads.c.head_step,
+                threads.c.base_step,
+                *(prune_probe(prune) if prune is not None else ()),
+            )
+            .where(threads.c.thread_id == sa.bindparam("thread"))
+            .with_for_update()
+        )
+
+    @property
+    def prune_policy(self) -> KeepLast | None:
         """What each commit keeps of its thread, or None to keep everything."""
+        return self._prune
 
     async def commit(
         self,
@@ -134,13 +153,11 @@ class CheckpointStore:
         parent: str | None,
     ) -> None:
         thread_id, step, now = row["thread_id"], row["step"], row["created_at"]
-        head = (
-            await conn.execute(
-                sa.select(threads.c.head_id, threads.c.head_step, threads.c.base_step)
-                .where(threads.c.thread_id == thread_id)
-                .with_for_update()
-            )
-        ).first()
+        policy = self._prune
+        params: dict[str, Any] = {"thread": thread_id}
+        if policy is not None and policy.newer_than is not None:
+            params["cutoff"] = time.time() - policy.newer_than.total_seconds()
+        head = (await conn.execute(self._head_read, params)).first()
         if head is None:
             row.update(parent_id=parent, base_step=step, snapshot=dumps(fold({}, ops)))
             await conn.execute(
@@ -167,8 +184,13 @@ class CheckpointStore:
             .where(threads.c.thread_id == thread_id)
             .values(head_id=row["id"], head_step=step, base_step=row["base_step"], updated_at=now)
         )
-        if self.prune_policy is not None:
-            await _prune(conn, thread_id, self.prune_policy, row["base_step"])
+        keep = keep_from(policy, head, row["base_step"]) if policy is not None else None
+        if keep is not None:
+            await conn.execute(
+                checkpoints.delete().where(
+                    checkpoints.c.thread_id == thread_id, checkpoints.c.step < keep
+                )
+            )
 
     async def latest(self, thread_id: str) -> Checkpoint | None:
         """The thread's last committed checkpoint with its full state, or None if no thread."""
@@ -264,11 +286,14 @@ class CheckpointStore:
         return new_id
 
     async def prune(self, thread_id: str, keep_last: int) -> int:
-        """Delete all but the thread's newest `keep_last` checkpoints.
+        """Delete all but the thread's newest `keep_last` checkpoints, exactly.
 
-        The oldest kept checkpoint gets a full snapshot (the pruned deltas folded into it),
-        so every kept checkpoint still loads with the same state. To prune on every commit,
-        pass `CheckpointStore(store, prune=KeepLast(n))` instead.
+        Unlike a `KeepLast` policy, which keeps whole snapshot periods (at least its count),
+        this keeps exactly `keep_last`: when the oldest kept checkpoint is not a snapshot, it
+        gets one (the pruned deltas folded into it), so every kept checkpoint still loads with
+        the same state. That costs a replay and a full-state write, fine on demand but not on
+        every commit: to prune as a thread grows, pass `CheckpointStore(store,
+        prune=KeepLast(n))` instead.
 
         Returns:
             How many checkpoints were deleted.
@@ -292,7 +317,7 @@ class CheckpointStore:
             ).first()
             if head is None:
                 return 0
-            return await _prune(conn, thread_id, KeepLast(keep_last), int(head.base_step))
+            return await _prune_exact(conn, thread_id, keep_last, int(head.base_step))
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete a thread: its checkpoints and its effect journal. No error if it is absent."""
@@ -310,15 +335,27 @@ class CheckpointStore:
             return [str(thread_id) for (thread_id,) in rows]
 
 
-async def _prune(conn: AsyncConnection, thread_id: str, policy: KeepLast, base_step: int) -> int:
-    """Delete the thread's checkpoints older than the oldest `policy` keeps; how many went.
+async def _prune_exact(conn: AsyncConnection, thread_id: str, count: int, base_step: int) -> int:
+    """Delete all but the thread's newest `count` checkpoints; how many went.
 
     `base_step` is the thread's latest snapshot step, locked by the caller's transaction.
     """
-    oldest = await _oldest_kept(conn, thread_id, policy)
+    mine = checkpoints.c.thread_id == thread_id
+    newest = (
+        sa.select(
+            checkpoints.c.id,
+            checkpoints.c.step,
+            checkpoints.c.snapshot.is_not(None).label("whole"),
+        )
+        .where(mine)
+        .order_by(checkpoints.c.step.desc())
+        .offset(count - 1)
+        .limit(1)
+    )
+    oldest = (await conn.execute(newest)).first()
     if oldest is None:
         return 0
-    mine, keep = checkpoints.c.thread_id == thread_id, int(oldest.step)
+    keep = int(oldest.step)
     if not oldest.whole:
         # The steps it replays from are about to go: fold them into a snapshot of its own,
         # and replay the steps up to the next snapshot from it.
@@ -339,23 +376,6 @@ async def _prune(conn: AsyncConnection, thread_id: str, policy: KeepLast, base_s
             )
     deleted = await conn.execute(checkpoints.delete().where(mine, checkpoints.c.step < keep))
     return int(deleted.rowcount)
-
-
-async def _oldest_kept(conn: AsyncConnection, thread_id: str, policy: KeepLast) -> Row | None:
-    """The oldest checkpoint `policy` keeps (id, step, whole), or None when it keeps them all."""
-    mine = checkpoints.c.thread_id == thread_id
-    query = sa.select(
-        checkpoints.c.id,
-        checkpoints.c.step,
-        checkpoints.c.snapshot.is_not(None).label("whole"),
-    ).where(mine)
-    newest = query.order_by(checkpoints.c.step.desc()).offset(policy.count - 1).limit(1)
-    oldest = (await conn.execute(newest)).first()
-    if oldest is None or policy.newer_than is None:
-        return oldest
-    cutoff = time.time() - policy.newer_than.total_seconds()
-    recent = query.where(checkpoints.c.created_at >= cutoff, checkpoints.c.step < oldest.step)
-    return (await conn.execute(recent.order_by(checkpoints.c.step).limit(1))).first() or oldest
 
 
 def _conflict(thread_id: str, step: int, head: int | None = None) -> CheckpointConflict:

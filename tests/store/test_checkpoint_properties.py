@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from covey.store import CheckpointStore, FieldOp, KeepLast, OpName, Store, apply_ops
 
+from .test_checkpoint_prune import as_committed, stored_rows
+
 SCALARS = (
     st.none()
     | st.booleans()
@@ -129,9 +131,18 @@ async def test_a_prune_policy_keeps_every_kept_state_exact(
     for step, delta in enumerate(deltas):
         states.append(fold(states[-1] if states else {}, delta))
         await checkpoints.commit(thread, step=step, delta=delta, next_nodes=["n"])
-        kept = await checkpoints.history(thread)
-        assert [c.step for c in kept] == list(range(step, -1, -1))[:count]
-        for info in kept:
+        history = await checkpoints.history(thread)
+        kept = [c.step for c in history]
+        # The newest `count` (or all), back to the snapshot the oldest of them replays from.
+        assert kept[: min(count, step + 1)] == list(range(step, -1, -1))[:count]
+        assert kept == list(range(step, kept[-1] - 1, -1))
+        assert kept[-1] == max(0, step - count + 1) // snapshot_every * snapshot_every
+        assert len(kept) <= count + snapshot_every - 1
+        # Pruning wrote no snapshot and rewrote no row: all is as the commits stored it.
+        assert await stored_rows(store, thread) == as_committed(
+            range(kept[-1], step + 1), snapshot_every
+        )
+        for info in history:
             assert (await checkpoints.get(info.id)).state == states[info.step]
     oldest = (await checkpoints.history(thread))[-1]
     forked = await checkpoints.fork(oldest.id, f"{thread}-fork")
