@@ -10,7 +10,7 @@ Example:
 
 from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
 from ._check import SuiteCheck, check_suite
-from ._judge import JudgeScorer
+from ._judge import JudgeScorer, JudgeUnavailable
 from ._results import (
     CaseInfo,
     LimitHit,
@@ -21,7 +21,7 @@ from ._results import (
     TrialResult,
     TrialStatus,
 )
-from ._runner import EvalOptions, run_eval, trial_seed
+from ._runner import EndpointLimits, EvalOptions, run_eval, trial_seed
 from ._scorers import ScorerSpec
 from ._scorers_output import (
     ContainsScorer,
@@ -50,6 +50,7 @@ __all__ = [
     "suite_schema",
     "run_eval",
     "EvalOptions",
+    "EndpointLimits",
     "trial_seed",
     "check_suite",
     "SuiteCheck",
@@ -77,6 +78,7 @@ __all__ = [
     "ToolSequenceScorer",
     "ToolErrorsScorer",
     "JudgeScorer",
+    "JudgeUnavailable",
     "PythonScorer",
     "FunctionScorer",
     "scorer",

@@ -213,4 +213,5 @@ def format_side_by_side(summaries: Sequence[RunSummary], *, width: int = 100) ->
     align: list[fmt.Align] = ["<", "<", ">", ">", ">", ">", ">", ">", ">"]
     suites = sorted({s.run.suite for s in summaries})
     title = f"Suite {', '.join(suites)}: {len(summaries)} runs (pass^{k}: all {k} trials pass)"
-    return "\n".join([title, *fmt.table([*headers, "cost"], rows, align=align, width=width)])
+    table = fmt.table([*headers, "cost"], rows, align=align, width=width, flexible=1)
+    return "\n".join([title, *table])  # long run ids give way to the model labels

@@ -13,7 +13,7 @@ import pytest
 
 from covey.testing._process import scripted_server_process
 
-from .policies import MINI
+from .policies import MINI, RIDDLES
 
 TRIALS = 3
 
@@ -131,3 +131,39 @@ async def test_a_suite_whose_scorers_changed_does_not_resume_the_old_run(tmp_pat
     assert "Starting run mini-" in other.stderr.decode()
     assert run_id not in other.stderr.decode()
     assert f"Resuming run {run_id}:" in same.stderr.decode()  # unchanged, it would resume
+
+
+async def test_two_models_are_evaluated_side_by_side(tmp_path: Path) -> None:
+    db = tmp_path / "evals.db"
+    async with (
+        scripted_server_process("tests.evals.policies:mini_oracle") as good,
+        scripted_server_process("tests.evals.policies:mini_mistake") as bad,
+    ):
+        command = _eval(good, db, "--model", f"{bad}#scripted", "-k", "2", "-j", "4")
+        ran = await anyio.run_process([*command, "--per-endpoint", "2"], check=False, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr.decode()[-2000:]
+    lines = ran.stdout.decode().splitlines()
+    title = lines.index("Suite mini: 2 runs (pass^2: all 2 trials pass)")
+    rows = [line.split() for line in lines[title + 3 : title + 5]]
+    assert [(row[0], row[2], row[4]) for row in rows] == [
+        (f"scripted@{good}", "100.0%", "100.0%"),  # model, success, pass^2
+        (f"scripted@{bad}", "0.0%", "0.0%"),
+    ]
+    assert any(line.startswith("Success 100.0% (95% CI 67.6-100.0%): 8 passed") for line in lines)
+    assert any(
+        line.startswith("Success 0.0% (95% CI 0.0-32.4%): 0 passed, 8 failed") for line in lines
+    )
+    reports = sorted(p.name for p in (tmp_path / ".covey" / "reports").iterdir())
+    assert len(reports) == 2  # one HTML report per model
+
+
+async def test_eval_with_reflect_shows_success_rising_by_trial(tmp_path: Path) -> None:
+    db = tmp_path / "evals.db"
+    async with scripted_server_process("tests.evals.policies:learner") as url:
+        command = _eval(url, db, "--reflect", "-k", "3", suite=RIDDLES)
+        ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr.decode()[-2000:]
+    lines = ran.stdout.decode().splitlines()
+    # Both riddles fail once, then each later trial has the lesson its failure left.
+    assert "By trial  #1 0.0%  #2 100.0%  #3 100.0%" in lines
+    assert any(line.startswith("Success 66.7% ") for line in lines)

@@ -5,43 +5,16 @@ from __future__ import annotations
 import pytest
 
 from covey import ModelClient, ModelConfig
-from covey.evals import Case, ContainsScorer, EvalOptions, Suite, run_eval
+from covey.evals import EvalOptions, load_suite, run_eval
 from covey.evals._summary import summarize
-from covey.testing import ChatRequest, Reply, ScriptedModelServer
+from covey.testing import ScriptedModelServer
 
 from ..store.conftest import Backend, backend
+from .policies import RIDDLES, learner
 
 __all__ = ["backend"]  # fixture, imported for pytest
 
-SUITE = Suite(
-    name="riddles",
-    cases=[
-        Case(
-            id="bird",
-            input="Which bird is the secret one?",
-            scorers=[ContainsScorer(value="heron")],
-        ),
-        Case(
-            id="tree",
-            input="Which tree is the secret one?",
-            scorers=[ContainsScorer(value="rowan")],
-        ),
-    ],
-)
-SECRETS = {"bird": "heron", "tree": "rowan"}
-
-
-def learner(request: ChatRequest) -> Reply:
-    """Wrong until a lesson naming the answer is in the instructions."""
-    system = request.messages[0]["content"]
-    task = request.last_user_text
-    if system.startswith("You write lessons"):
-        secret = "heron" if "bird" in task else "rowan"
-        return Reply(text=f"The expected answer was {secret}; say {secret}.")
-    secret = SECRETS["bird" if "bird" in task else "tree"]
-    if f"say {secret}" in system:
-        return Reply(text=f"It is the {secret}.")
-    return Reply(text="It is the sparrow." if "bird" in task else "It is the oak.")
+SUITE = load_suite(str(RIDDLES))
 
 
 @pytest.mark.parametrize("reflect", [True, False])
