@@ -55,7 +55,7 @@ from ._patterns import (
 )
 from ._reflection import Critique, Reflection
 from ._stream import EventStream
-from ._toolbox import Approval, ToolSource
+from ._toolbox import Approval, ToolJournal, ToolSource
 
 __all__ = [
     "END",
@@ -119,6 +119,7 @@ __all__ = [
     "TextChunk",
     "ToolCallRequested",
     "ToolFinished",
+    "ToolJournal",
     "ToolSource",
     "ToolStarted",
 ]
