@@ -7,18 +7,28 @@ instructions before the run. Agents of one team share memory by sharing a namesp
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import pydantic
+
 from ..store import LongTermMemory
 from ..tools import FunctionTool, Tool
 
 __all__ = ["memory_tools", "memories_section"]
 
 MEMORIES_HEADING = "Relevant memories from earlier runs:\n"
+ABOUT_MAX = 64
+"""Longest subject (`about`) the `remember` tool takes."""
 
 
 def memory_tools(memory: LongTermMemory) -> list[Tool]:
     """The `remember` and `recall` tools over `memory`."""
 
-    async def remember(fact: str, about: str = "notes") -> str:
+    # A short subject keeps small models from writing essays into it (the limit reaches the
+    # model's grammar on servers that constrain arguments, such as llama.cpp).
+    async def remember(
+        fact: str, about: Annotated[str, pydantic.Field(max_length=ABOUT_MAX)] = "notes"
+    ) -> str:
         """Keep a fact for later runs (a preference, a decision, something learned).
 
         Args:
