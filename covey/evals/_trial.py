@@ -16,7 +16,7 @@ import jsonschema
 
 from ..agents import ModelRequestStarted, ModelResponded, NodeEvent, ToolFinished
 from ..models import Message, ModelClient, ToolDefinition
-from ..tools._events import ServerStopped  # not yet in covey.tools.__all__
+from ..tools import ServerStopped
 from ._results import ProtocolStats, ScoreResult
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Tools: Python functions and MCP servers behind one `Tool` protocol."""
 
 from ._base import Deps, RunContext, Tool, ToolResult, Toolset
-from ._events import ProgressUpdate, ServerLogMessage, ToolEvent, ToolEventSink
+from ._events import ProgressUpdate, ServerLogMessage, ServerStopped, ToolEvent, ToolEventSink
 from ._function import FunctionTool, tool
 from ._mcp import MCPConnectionError, MCPTool, MCPToolset
 from ._mcp_convert import ElicitationHandler, ElicitationRequest, ElicitationResponse
@@ -18,6 +18,7 @@ __all__ = [
     "ProgressUpdate",
     "RunContext",
     "ServerLogMessage",
+    "ServerStopped",
     "Tool",
     "ToolEvent",
     "ToolEventSink",
