@@ -27,6 +27,7 @@ Solver = Callable[[str, Callable[[object], Awaitable[None]]], Awaitable[Any]]
 
 A graph fits as `lambda task, on_event: run_team(task, on_event)`; pass `on_event` as the
 graph's `emit` so the trial records the inner agents' turns, tool calls and tokens.
+With `--reflect`, the lessons of earlier trials follow the task text it is given.
 """
 
 AgentFactory = Callable[

@@ -15,7 +15,7 @@ import inspect
 import math
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -169,6 +169,17 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _with_lessons_in_task(solver: Solver, lessons: list[str]) -> Solver:
+    """A solver has no instructions to extend, so the lessons follow its task text."""
+    if not lessons:
+        return solver
+
+    async def solve(task: str, on_event: Callable[[object], Awaitable[None]]) -> Any:
+        return await solver(with_lessons(task, lessons), on_event)
+
+    return solve
+
+
 @dataclass(kw_only=True, slots=True)
 class _Outcome:
     output: str | None = None
@@ -201,7 +212,7 @@ class _Runner:
                 agent = cast("Agent[Any]", made)
                 agent.instructions = with_lessons(agent.instructions, lessons)
                 return agent
-            return cast(Solver, made)
+            return _with_lessons_in_task(cast(Solver, made), lessons)
         settings = ModelSettings(seed=seed, temperature=self.options.temperature)
         return Agent(
             case.id,

@@ -23,10 +23,11 @@ def learner(request: ChatRequest) -> Reply:
     """Answers the riddles wrongly until a lesson naming the answer is in the instructions."""
     system = request.messages[0]["content"]
     task = request.last_user_text
+    bird = "bird" in task.split("\n", 1)[0]  # the riddle; lessons may follow it
     if system.startswith("You write lessons"):
-        secret = "heron" if "bird" in task else "rowan"
+        secret = "heron" if bird else "rowan"
         return Reply(text=f"The expected answer was {secret}; say {secret}.")
-    secret = SECRETS["bird" if "bird" in task else "tree"]
-    if f"say {secret}" in system:
+    secret = SECRETS["bird" if bird else "tree"]
+    if f"say {secret}" in system or f"say {secret}" in task:  # a solver gets them in the task
         return Reply(text=f"It is the {secret}.")
-    return Reply(text="It is the sparrow." if "bird" in task else "It is the oak.")
+    return Reply(text="It is the sparrow." if bird else "It is the oak.")
