@@ -160,19 +160,44 @@ def test_a_move_takes_the_file_itself_and_never_replaces_a_link(roots: Roots, wo
     assert (world.root / "dir" / "b.txt").read_text() == "bee\n"  # directories move too
 
 
-def test_a_move_that_cannot_remove_the_source_leaves_no_copy(roots: Roots, world: World) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("running as root, which may unlink from a read-only directory")
-    (world.root / "locked").mkdir()
-    (world.root / "locked" / "f.txt").write_text("stay")
-    (world.root / "locked").chmod(0o555)
+def _move_as(uid: int, roots: Roots) -> str:
+    """Move locked/f.txt to f.txt as user `uid` (in a forked child); how it ended."""
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, try the move, report through the exit code
+        code = 3
+        try:
+            if os.geteuid() != uid:
+                os.setgid(uid)
+                os.setuid(uid)
+            try:
+                _move(roots, "locked/f.txt", "f.txt")
+                code = 0
+            except PermissionError:
+                code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return {0: "moved", 1: "refused"}.get(os.waitstatus_to_exitcode(status), "crashed")
+
+
+def test_a_move_that_cannot_remove_the_source_leaves_no_copy(tmp_path: Path) -> None:
+    # Root may unlink from a read-only directory, so as root the move runs as nobody.
+    user = 65534 if os.geteuid() == 0 else os.geteuid()
+    root = tmp_path / "root"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "f.txt").write_text("stay")
+    for path in (root, root / "locked", root / "locked" / "f.txt"):
+        os.chown(path, user, user)
+    (root / "locked").chmod(0o555)
+    roots = Roots([str(root)])  # opened here: the user may not reach tmp_path by name
     try:
-        with pytest.raises(PermissionError):
-            _move(roots, "locked/f.txt", "f.txt")
+        outcome = _move_as(user, roots)
     finally:
-        (world.root / "locked").chmod(0o755)
-    assert (world.root / "locked" / "f.txt").read_text() == "stay"
-    assert not (world.root / "f.txt").exists()
+        roots.close()
+        (root / "locked").chmod(0o755)
+    assert outcome == "refused"
+    assert (root / "locked" / "f.txt").read_text() == "stay"
+    assert not (root / "f.txt").exists()
 
 
 def test_a_file_appearing_at_the_destination_is_never_replaced(roots: Roots, world: World) -> None:
