@@ -42,6 +42,34 @@ async def test_recall_ranks_the_memory_on_the_topic_first(store: Store) -> None:
     assert all(m.text in UNRELATED for m in found[1:])
 
 
+async def test_a_word_in_most_memories_neither_crowds_out_nor_hides_the_rare_ones(
+    store: Store,
+) -> None:
+    memory = LongTermMemory(store, "team")
+    billing = [
+        await memory.remember("The billing service deploy status is green"),
+        await memory.remember("Billing status moved to the new cluster"),
+    ]
+    filler = [f"Status report {i} of the weekly status meeting is filed" for i in range(400)]
+    await memory.graph.add_observations({"notes": filler})
+    ids = {m.id for m in billing}
+    assert {m.id for m in await memory.recall("billing status", limit=2)} == ids
+    found = await memory.recall("billing status", limit=5)  # the rare word alone is too few
+    assert {m.id for m in found[:2]} == ids and all(m.text in filler for m in found[2:])
+    assert len(found) == 5
+
+
+async def test_recall_finds_memories_that_rank_below_another_namespaces_matches(
+    store: Store,
+) -> None:
+    theirs, mine = LongTermMemory(store, "user:bob"), LongTermMemory(store, "user:ada")
+    await theirs.remember("kiwi")
+    await theirs.graph.add_observations({"notes": [f"kiwi kiwi {i}" for i in range(40)]})
+    kept = await mine.remember("Ada once bought a kiwi at the long market by the old harbour")
+    assert [m.id for m in await mine.recall("kiwi", limit=1)] == [kept.id]
+    assert len(await theirs.recall("kiwi", limit=50)) == 41
+
+
 async def test_vectors_rank_too_and_fuse_with_full_text(store: Store) -> None:
     async with ScriptedModelServer() as server:
         config = ModelConfig(base_url=server.base_url, model="embedder", max_retries=0)
