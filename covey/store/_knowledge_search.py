@@ -13,13 +13,20 @@ those are ranked by the other words only; otherwise every word counts, as in a p
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._knowledge_tables import FTS_TABLE, PG_TEXT_CONFIG, entities, observations
 
-__all__ = ["SEARCH_CANDIDATES", "entity_scores", "query_words", "rank_observations"]
+__all__ = [
+    "SEARCH_CANDIDATES",
+    "entity_scores",
+    "query_words",
+    "rank_observations",
+    "ranked_rows",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS = 32
@@ -71,88 +78,96 @@ async def rank_observations(
     Returns:
         `(observation id, entity name, score)` with higher scores for better matches.
     """
+    rows = await ranked_rows(conn, dialect, namespace, words, limit)
+    return [(int(row.id), str(row.entity), float(row.score)) for row in rows]
+
+
+async def ranked_rows(
+    conn: AsyncConnection, dialect: str, namespace: str, words: list[str], limit: int
+) -> list[sa.Row[Any]]:
+    """The best-matching observations in a namespace, best first, as whole rows.
+
+    Returns:
+        Rows with every column of `observations` and the `score` (higher is better).
+    """
     if not words:
         return []
     if dialect == "sqlite":
-        rare = await _rare_words(conn, words)
-        if rare and len(rare) < len(words):
-            found = await _bm25(conn, namespace, rare, limit)
-            if len(found) >= limit:
-                return found
-        return await _bm25(conn, namespace, words, limit)
+        return await _rank_sqlite(conn, namespace, words, limit)
     vector = sa.func.to_tsvector(PG_TEXT_CONFIG, observations.c.content)
     query = sa.func.to_tsquery(PG_TEXT_CONFIG, _tsquery(words))
     score = sa.func.ts_rank(vector, query).label("score")
     rows = await conn.execute(
-        sa.select(observations.c.id, observations.c.entity, score)
+        sa.select(observations, score)
         .where(observations.c.namespace == namespace, vector.bool_op("@@")(query))
         .order_by(score.desc(), observations.c.id)
         .limit(limit)
     )
-    return [(int(row[0]), str(row[1]), float(row[2])) for row in rows]
+    return list(rows)
 
 
-async def _rare_words(conn: AsyncConnection, words: list[str]) -> list[str]:
-    """The words found (exactly) in fewer than 1/16 of the observations, in order.
-
-    Counting stops at the threshold, so a common word costs a bounded scan; the largest id
-    stands in for the row count (never smaller, so no rare word is taken for common).
-    """
-    if len(words) < 2:
-        return words
-    cap = (
-        f"(SELECT max({_MIN_COMMON}, coalesce(max(id), 0) / {_COMMON_SHARE}) "
-        f"FROM {observations.name})"
-    )
-    counts = ", ".join(
-        f"(SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :w{i} "
-        f"LIMIT {cap}))"
-        for i in range(len(words))
-    )
-    row = (
-        await conn.execute(
-            sa.text(f"SELECT {cap}, {counts}"),
-            {f"w{i}": f'"{word}"' for i, word in enumerate(words)},
-        )
-    ).one()
-    return [word for word, count in zip(words, row[1:], strict=True) if count < row[0]]
+_CAP = (
+    f"(SELECT max({_MIN_COMMON}, coalesce(max(id), 0) / {_COMMON_SHARE}) FROM {observations.name})"
+)
+"""How many rows make a word common; the largest id stands in for the row count (never
+smaller, so no rare word is taken for common)."""
 
 
-async def _bm25(
+async def _rank_sqlite(
     conn: AsyncConnection, namespace: str, words: list[str], limit: int
-) -> list[tuple[int, str, float]]:
-    """BM25 ranking; the best rows of the whole table first, all rows only when needed.
+) -> list[sa.Row[Any]]:
+    """BM25 ranking in one statement: count the words, choose them, rank, load the rows.
 
-    Joining every match to its observation (to check the namespace) costs more than scoring
-    it, so the best `4 x limit` of the table are joined first: when `limit` of them are in
-    the namespace, no other row of the namespace can rank above them.
+    Each word's rows are counted up to the common threshold (a bounded scan). Joining every
+    match to its observation, to check the namespace, costs more than scoring it, so only
+    the best `4 x limit` rows of the whole table are joined: when `limit` of them are in the
+    namespace, no other row of the namespace ranks above them. Otherwise (other namespaces
+    rank higher, or the rare words found too few) every word is ranked over the namespace.
     """
-    query = _fts5_query(words)
     head = max(limit * 4, 20)
+    count = (  # one word is ranked alone anyway: no need to count it
+        f"(SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :e{{i}} "
+        f"LIMIT {_CAP}))"
+        if len(words) > 1
+        else "0"
+    )
+    counts = " UNION ALL ".join(
+        f"SELECT :p{i} AS phrase, {count.format(i=i)} AS n" for i in range(len(words))
+    )
+    params: dict[str, Any] = {"namespace": namespace, "head": head, "limit": limit}
+    for i, word in enumerate(words):
+        params |= {f"p{i}": f'"{word}"*', f"e{i}": f'"{word}"'}
     rows = (
         await conn.execute(
             sa.text(
-                f"SELECT o.id, o.entity, r.score, o.namespace = :namespace FROM "
+                f"WITH counts AS ({counts}), cap(c) AS (SELECT {_CAP}), "
+                "chosen(query, partial) AS (SELECT CASE WHEN sum(n < c) BETWEEN 1 AND "
+                "count(*) - 1 THEN group_concat(CASE WHEN n < c THEN phrase END, ' OR ') "
+                "ELSE group_concat(phrase, ' OR ') END, "
+                "sum(n < c) BETWEEN 1 AND count(*) - 1 FROM counts, cap) "
+                f"SELECT o.*, r.score, (SELECT partial FROM chosen) AS partial FROM "
                 f"(SELECT rowid AS id, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
-                f"WHERE {FTS_TABLE} MATCH :query ORDER BY score DESC, rowid LIMIT :head) r "
+                f"WHERE {FTS_TABLE} MATCH (SELECT query FROM chosen) "
+                "ORDER BY score DESC, rowid LIMIT :head) r "
                 f"JOIN {observations.name} o ON o.id = r.id ORDER BY r.score DESC, o.id"
             ),
-            {"query": query, "namespace": namespace, "head": head},
+            params,
         )
     ).all()
-    found = [(int(row[0]), str(row[1]), float(row[2])) for row in rows if row[3]]
-    if len(found) >= limit or len(rows) < head:
+    found = [row for row in rows if row.namespace == namespace]
+    if len(found) >= limit or (rows and not rows[0].partial and len(rows) < head):
         return found[:limit]
-    rows = await conn.execute(
-        sa.text(
-            f"SELECT o.id, o.entity, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
-            f"JOIN {observations.name} o ON o.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH :query AND o.namespace = :namespace "
-            "ORDER BY score DESC, o.id LIMIT :limit"
-        ),
-        {"query": query, "namespace": namespace, "limit": limit},
+    return list(
+        await conn.execute(
+            sa.text(
+                f"SELECT o.*, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
+                f"JOIN {observations.name} o ON o.id = {FTS_TABLE}.rowid "
+                f"WHERE {FTS_TABLE} MATCH :query AND o.namespace = :namespace "
+                "ORDER BY score DESC, o.id LIMIT :limit"
+            ),
+            {"query": _fts5_query(words), "namespace": namespace, "limit": limit},
+        )
     )
-    return [(int(row[0]), str(row[1]), float(row[2])) for row in rows]
 
 
 async def entity_scores(

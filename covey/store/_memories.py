@@ -29,7 +29,7 @@ from .._errors import UsageError
 from ._engine import Store
 from ._knowledge import KnowledgeGraph
 from ._knowledge_models import MAX_NAME, MAX_OBSERVATION
-from ._knowledge_search import query_words, rank_observations
+from ._knowledge_search import query_words, ranked_rows
 from ._knowledge_tables import MEMORY, entities, observations, vectors
 
 __all__ = ["Embedder", "LongTermMemory", "Memory", "RecallMode"]
@@ -210,18 +210,7 @@ class LongTermMemory:
         # By primary key alone: with the namespace in the WHERE clause SQLite walks the
         # namespace's index instead, every row of it (11 ms at 100,000 memories).
         rows = await conn.execute(sa.select(observations).where(observations.c.id.in_(list(ids))))
-        return {
-            int(row.id): Memory(
-                id=int(row.id),
-                text=str(row.content),
-                about=str(row.entity),
-                metadata=json.loads(row.meta or "{}"),
-                created_at=datetime.fromtimestamp(row.created_at, UTC),
-                updated_at=datetime.fromtimestamp(row.updated_at, UTC),
-            )
-            for row in rows
-            if row.namespace == self.namespace
-        }
+        return {int(row.id): _memory(row) for row in rows if row.namespace == self.namespace}
 
     async def recall(
         self, query: str, *, limit: int = 5, mode: RecallMode = "hybrid"
@@ -249,16 +238,20 @@ class LongTermMemory:
         )
         async with self.store.read() as conn:
             rankings: list[list[int]] = []
+            found: dict[int, Memory] = {}
             if mode != "vector":
-                ranked = await rank_observations(
+                ranked = await ranked_rows(
                     conn, self.store.dialect, self.namespace, query_words(query), pool
                 )
-                rankings.append([memory_id for memory_id, _, _ in ranked])
+                rankings.append([int(row.id) for row in ranked])
+                found = {int(row.id): _memory(row) for row in ranked}
             if query_vector is not None:
                 rankings.append(await self._nearest(conn, query_vector, pool))
             scores = _fused(*rankings)
             best = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
-            found = await self._load(conn, best)
+            missing = [i for i in best if i not in found]
+            if missing:
+                found |= await self._load(conn, missing)
         return [found[i].model_copy(update={"score": scores[i]}) for i in best if i in found]
 
     async def _nearest(self, conn: AsyncConnection, query: Sequence[float], pool: int) -> list[int]:
@@ -314,6 +307,17 @@ class LongTermMemory:
                 )
             )
         return bool(result.rowcount)
+
+
+def _memory(row: sa.Row[Any]) -> Memory:
+    return Memory(
+        id=int(row.id),
+        text=str(row.content),
+        about=str(row.entity),
+        metadata=json.loads(row.meta or "{}"),
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        updated_at=datetime.fromtimestamp(row.updated_at, UTC),
+    )
 
 
 def _checked(value: str, limit: int, what: str) -> str:

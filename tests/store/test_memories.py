@@ -57,6 +57,7 @@ async def test_a_word_in_most_memories_neither_crowds_out_nor_hides_the_rare_one
     found = await memory.recall("billing status", limit=5)  # the rare word alone is too few
     assert {m.id for m in found[:2]} == ids and all(m.text in filler for m in found[2:])
     assert len(found) == 5
+    assert len(await memory.recall("unheardof status", limit=3)) == 3  # rare word: no match
 
 
 async def test_recall_finds_memories_that_rank_below_another_namespaces_matches(
