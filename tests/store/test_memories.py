@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import IO
 
@@ -11,6 +12,11 @@ from covey import ModelClient, ModelConfig, UsageError
 from covey.agents import Agent
 from covey.models import ToolCall
 from covey.store import KnowledgeGraph, LongTermMemory, Store
+from covey.store._memories import (  # pyright: ignore[reportPrivateUsage]
+    _nearest_numpy,  # pyright: ignore[reportPrivateUsage]
+    _nearest_python,  # pyright: ignore[reportPrivateUsage]
+    _pack,  # pyright: ignore[reportPrivateUsage]
+)
 from covey.testing import ChatRequest, Reply, ScriptedModelServer
 
 from ..servers.conftest import errlog, stdio_client_for
@@ -97,6 +103,23 @@ class Directions:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [list(POINTS[text.split()[-1]]) for text in texts]
+
+
+def test_vector_similarity_in_numpy_and_in_python_gives_the_same_order() -> None:
+    rng = random.Random(5)
+    vectors = [[rng.gauss(0, 1) for _ in range(16)] for _ in range(300)]
+    vectors[7] = [0.0] * 16  # no direction: never similar
+    vectors[9] = list(vectors[3])  # a tie, broken by id
+    query = [x + rng.gauss(0, 0.01) for x in vectors[3]]
+    rows = [(i + 1, _pack(v)) for i, v in enumerate(vectors)]
+    pytest.importorskip("numpy")
+    for pool, some in ((40, rows), (40, rows[:12]), (1, rows), (300, rows)):
+        in_python = _nearest_python(query, some, pool)
+        assert _nearest_numpy(query, some, pool) == in_python
+        assert in_python[:2] == [4, 10] or pool == 1
+        assert 8 not in in_python and len(in_python) <= pool
+    assert _nearest_numpy([1.0, 0.0], rows, 5) is None  # other lengths: the Python path
+    assert _nearest_numpy(query, [], 5) == [] == _nearest_python(query, [], 5)
 
 
 async def test_vector_recall_orders_by_cosine_and_leaves_out_unrelated(store: Store) -> None:
