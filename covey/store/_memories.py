@@ -131,15 +131,16 @@ def _nearest_numpy(
     matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<f4")
     matrix = matrix.reshape(len(rows), len(query))
     ids = np.fromiter((memory_id for memory_id, _ in rows), dtype=np.int64, count=len(rows))
+    unit = np.asarray(query, dtype=np.float64) / length
     if len(rows) > pool:
         norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
-        rough = (matrix @ np.asarray(query, dtype=np.float32)) / np.maximum(norms, 1e-30)
+        rough = (matrix @ unit.astype(np.float32)) / np.maximum(norms, 1e-30)
         edge = np.partition(rough, len(rows) - pool)[len(rows) - pool]
         keep = rough >= edge - 1e-3
         matrix, ids = matrix[keep], ids[keep]
     exact = matrix.astype(np.float64)
     norms = np.linalg.norm(exact, axis=1)
-    dots = exact @ (np.asarray(query, dtype=np.float64) / length)
+    dots = exact @ unit
     scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
     order = np.lexsort((ids, -scores))[:pool]
     return [int(ids[i]) for i in order if scores[i] > 0]
