@@ -284,18 +284,19 @@ class LongTermMemory:
         )
         async with self.store.read() as conn:
             rankings: list[list[int]] = []
-            found: dict[int, Memory] = {}
+            rows: dict[int, sa.Row[Any]] = {}
             if mode != "vector":
                 ranked = await ranked_rows(
                     conn, self.store.dialect, self.namespace, query_words(query), pool
                 )
-                rankings.append([int(row.id) for row in ranked])
-                found = {int(row.id): _memory(row) for row in ranked}
+                rows = {int(row.id): row for row in ranked}
+                rankings.append(list(rows))
             if query_vector is not None:
                 rankings.append(await self._nearest(conn, query_vector, pool))
             scores = _fused(*rankings)
             best = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
-            missing = [i for i in best if i not in found]
+            found = {i: _memory(rows[i]) for i in best if i in rows}
+            missing = [i for i in best if i not in rows]
             if missing:
                 found |= await self._load(conn, missing)
         return [found[i].model_copy(update={"score": scores[i]}) for i in best if i in found]
