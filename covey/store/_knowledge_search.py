@@ -123,6 +123,7 @@ async def _rank_sqlite(
     the best `4 x limit` rows of the whole table are joined: when `limit` of them are in the
     namespace, no other row of the namespace ranks above them. Otherwise (other namespaces
     rank higher, or the rare words found too few) every word is ranked over the namespace.
+    The first columns (`seen`, `partial`) come even when nothing matched.
     """
     head = max(limit * 4, 20)
     count = (  # one word is ranked alone anyway: no need to count it
@@ -144,19 +145,21 @@ async def _rank_sqlite(
                 "chosen(query, partial) AS (SELECT CASE WHEN sum(n < c) BETWEEN 1 AND "
                 "count(*) - 1 THEN group_concat(CASE WHEN n < c THEN phrase END, ' OR ') "
                 "ELSE group_concat(phrase, ' OR ') END, "
-                "sum(n < c) BETWEEN 1 AND count(*) - 1 FROM counts, cap) "
-                f"SELECT o.*, r.score, (SELECT partial FROM chosen) AS partial FROM "
-                f"(SELECT rowid AS id, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
+                "sum(n < c) BETWEEN 1 AND count(*) - 1 FROM counts, cap), "
+                f"r AS (SELECT rowid AS id, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
                 f"WHERE {FTS_TABLE} MATCH (SELECT query FROM chosen) "
-                "ORDER BY score DESC, rowid LIMIT :head) r "
-                f"JOIN {observations.name} o ON o.id = r.id ORDER BY r.score DESC, o.id"
+                "ORDER BY score DESC, rowid LIMIT :head), "
+                "meta(seen, partial) AS (SELECT (SELECT count(*) FROM r), partial FROM chosen) "
+                "SELECT meta.*, x.* FROM meta LEFT JOIN (SELECT o.*, r.score FROM r "
+                f"JOIN {observations.name} o ON o.id = r.id WHERE o.namespace = :namespace "
+                "ORDER BY r.score DESC, o.id LIMIT :limit) x ON 1 ORDER BY x.score DESC, x.id"
             ),
             params,
         )
     ).all()
-    found = [row for row in rows if row.namespace == namespace]
-    if len(found) >= limit or (rows and not rows[0].partial and len(rows) < head):
-        return found[:limit]
+    found = [row for row in rows if row.id is not None]  # meta comes even with no match
+    if len(found) >= limit or (not rows[0].partial and rows[0].seen < head):
+        return found
     return list(
         await conn.execute(
             sa.text(
