@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import socket
 import sys
 import tempfile
@@ -15,13 +16,13 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Self, cast
 
 import anyio
 import anyio.abc
 import openai
 
-from .._errors import EmbeddedModelError, UsageError
+from .._errors import EmbeddedModelError, ModelConnectionError, UsageError
 from ._client import ModelClient
 from ._config import ModelConfig
 
@@ -211,13 +212,50 @@ class EmbeddedModel:
             self._log = None
         self._base_url = None
 
+    @property
+    def pid(self) -> int:
+        """The server process's id."""
+        if self._process is None:
+            raise UsageError("The embedded model is not running: use `async with EmbeddedModel()`.")
+        return self._process.pid
+
+    async def _died(self) -> str | None:
+        """What became of a server process that is gone (None while it runs)."""
+        process = self._process
+        if process is None:
+            return None
+        with anyio.move_on_after(1.0):  # the exit of a process that just died takes a moment
+            await process.wait()
+        code = process.returncode
+        if code is None:
+            return None
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
+        return (
+            f"The embedded model server (llama.cpp, pid {process.pid}) {how} while covey was "
+            f"using it. Its log ends with:\n{self._log_tail()}\nIf it crashes on this machine "
+            "every time, run a model server of your own and set COVEY_BASE_URL to it."
+        )
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # A server that died mid-run shows up as "no model server answers": say what happened.
+        died = await self._died() if _lost_connection(exc) else None
         await self._stop()
+        if died is not None:
+            raise EmbeddedModelError(died) from exc
+
+
+def _lost_connection(exc: BaseException | None) -> bool:
+    if isinstance(exc, ModelConnectionError):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], exc)
+        return any(_lost_connection(e) for e in group.exceptions)
+    return False
 
 
 @asynccontextmanager

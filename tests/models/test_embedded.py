@@ -6,6 +6,7 @@ grammar-constrained tool calls and JSON), not the quality of the answers.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from contextlib import aclosing
@@ -13,9 +14,13 @@ from contextlib import aclosing
 import anyio
 import openai
 import pydantic
+import pytest
 
 from covey import (
+    EmbeddedModel,
+    EmbeddedModelError,
     ModelClient,
+    ModelConnectionError,
     ModelSettings,
     OutputSchema,
     ResponseDone,
@@ -124,3 +129,17 @@ async def test_covey_model_serve_prints_the_url_and_stops_on_ctrl_c() -> None:
         with anyio.fail_after(30):
             code = await process.wait()
     assert code == 0
+
+
+async def test_a_server_that_dies_mid_run_is_named_with_its_log() -> None:
+    with pytest.raises(EmbeddedModelError) as caught:
+        async with EmbeddedModel(n_ctx=512) as embedded, embedded.client() as client:
+            pid = embedded.pid
+            os.kill(pid, signal.SIGKILL)
+            await client.complete(
+                [UserMessage(content="Hello")], settings=ModelSettings(max_tokens=1)
+            )
+    message = str(caught.value)
+    assert f"pid {pid}) was killed by SIGKILL while covey was using it" in message
+    assert "Its log ends with:\n" in message and "COVEY_BASE_URL" in message
+    assert isinstance(caught.value.__cause__, ModelConnectionError)
