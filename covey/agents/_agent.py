@@ -291,24 +291,11 @@ class Agent(Generic[OutputT]):
                 `OutputValidationError`).
             ModelError: the model server failed after retries.
         """
-        if on_event is None:
-
-            async def discard(_: AgentEvent) -> None:
-                return None
-
-            return await self._execute(
-                prompt,
-                history=history,
-                deps=deps,
-                emit=discard,
-                sink=None,
-                stream_model=False,
-                approve=approve,
-                journal=journal,
-            )
         progress: list[ToolEvent] = []
 
         async def forward(event: AgentEvent) -> None:
+            if on_event is None:
+                return
             while progress:
                 await on_event(progress.pop(0))
             await on_event(event)
@@ -318,7 +305,7 @@ class Agent(Generic[OutputT]):
             history=history,
             deps=deps,
             emit=forward,
-            sink=progress.append,
+            sink=progress.append if on_event is not None else None,
             stream_model=False,
             approve=approve,
             journal=journal,
