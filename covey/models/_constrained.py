@@ -20,7 +20,7 @@ from ._messages import (
     UserMessage,
     to_openai_messages,
 )
-from ._types import MalformedToolCall, ToolCall, ToolDefinition
+from ._types import MalformedToolCall, ToolCall, ToolDefinition, without_large_limits
 
 __all__ = ["envelope_schema", "constrained_messages", "parse_envelope"]
 
@@ -32,7 +32,10 @@ def envelope_schema(
     call_schemas = [
         {
             "type": "object",
-            "properties": {"name": {"const": t.name}, "arguments": t.parameters},
+            "properties": {
+                "name": {"const": t.name},
+                "arguments": without_large_limits(t.parameters),
+            },
             "required": ["name", "arguments"],
         }
         for t in tools

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import signal
 import socket
 import sys
@@ -16,7 +17,7 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self, cast
+from typing import IO, Literal, Self, cast
 
 import anyio
 import anyio.abc
@@ -76,10 +77,11 @@ class EmbeddedModel:
         host: str = "127.0.0.1",
         port: int | None = None,
         n_ctx: int = 4096,
-        chat_format: str = "chatml-function-calling",
+        max_tokens: int = 512,
+        threads: int = 0,
+        chat_family: Literal["gemma", "chatml"] | None = None,
         startup_timeout: float = 180.0,
         extra_buffers: bool = False,
-        extra_args: tuple[str, ...] = (),
     ) -> None:
         """Configure the server; nothing starts until `async with`.
 
@@ -88,20 +90,23 @@ class EmbeddedModel:
             host: address to bind; keep the loopback default unless you mean it.
             port: port to bind; default a free one.
             n_ctx: context window in tokens.
-            chat_format: llama-cpp-python chat format; the default gives real tool calls.
+            max_tokens: cap on one reply's tokens when a request sets none.
+            threads: CPU threads for generation; 0 uses every core this process may use.
+            chat_family: the model's turn format (`gemma`, `chatml`); default read from
+                the GGUF's own chat template.
             startup_timeout: seconds to wait for `/v1/models` to answer.
             extra_buffers: use llama.cpp's extra CPU buffer types (weight repacking, AMX).
                 Off by default: on some CPUs they crash the server on its first request.
-            extra_args: more `llama_cpp.server` arguments, as they are.
         """
         self._model_path = Path(model_path) if model_path is not None else None
         self._host = host
         self._port = port
         self._n_ctx = n_ctx
-        self._chat_format = chat_format
+        self._max_tokens = max_tokens
+        self._threads = threads
+        self._chat_family = chat_family
         self._startup_timeout = startup_timeout
         self._extra_buffers = extra_buffers
-        self._extra_args = extra_args
         self._process: anyio.abc.Process | None = None
         self._log: IO[bytes] | None = None
         self._base_url: str | None = None
@@ -119,6 +124,11 @@ class EmbeddedModel:
         """A `ModelConfig` for this server."""
         return ModelConfig(base_url=self.base_url, model=MODEL_ALIAS, timeout=300.0)
 
+    @property
+    def slots(self) -> int:
+        """How many requests the server generates at once (1: more wait their turn)."""
+        return 1
+
     def client(self) -> ModelClient:
         """A `ModelClient` for this server (its capabilities are probed on first use)."""
         return ModelClient(self.config)
@@ -129,19 +139,23 @@ class EmbeddedModel:
             "-m",
             "covey.models._llama_server",
             *(["--extra-buffers"] if self._extra_buffers else []),
+            *(["--chat-family", self._chat_family] if self._chat_family else []),
             "--model",
             str(model_path),
-            "--model_alias",
+            "--alias",
             MODEL_ALIAS,
             "--host",
             self._host,
             "--port",
             str(port),
-            "--n_ctx",
+            "--n-ctx",
             str(self._n_ctx),
-            "--chat_format",
-            self._chat_format,
-            *self._extra_args,
+            "--max-tokens",
+            str(self._max_tokens),
+            "--threads",
+            str(self._threads),
+            "--parent-pid",
+            str(os.getpid()),
         ]
 
     async def __aenter__(self) -> Self:

@@ -158,7 +158,7 @@ class ToolDefinition:
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": _without_large_limits(self.parameters),
+                "parameters": without_large_limits(self.parameters),
             },
         }
 
@@ -167,15 +167,15 @@ _LENGTH_KEYS = ("maxLength", "minLength", "maxItems", "minItems")
 _LARGEST_LIMIT = 64
 
 
-def _without_large_limits(schema: Any) -> Any:
+def without_large_limits(schema: Any) -> Any:
     """A copy of a JSON schema without length limits above `_LARGEST_LIMIT`."""
     if isinstance(schema, dict):
         items = cast(dict[str, Any], schema).items()
         return {
-            key: _without_large_limits(value)
+            key: without_large_limits(value)
             for key, value in items
             if not (key in _LENGTH_KEYS and isinstance(value, int) and value > _LARGEST_LIMIT)
         }
     if isinstance(schema, list):
-        return [_without_large_limits(item) for item in cast(list[Any], schema)]
+        return [without_large_limits(item) for item in cast(list[Any], schema)]
     return schema

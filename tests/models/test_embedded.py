@@ -73,11 +73,11 @@ async def test_streamed_completion(model: ModelClient) -> None:
     assert "".join(pieces) == final.text
 
 
-async def test_probing_finds_tools_and_json_object_with_schema(model: ModelClient) -> None:
+async def test_probing_finds_tools_and_json_schema(model: ModelClient) -> None:
     caps = await model.capabilities()
     assert caps.native_tools
     assert "named" in caps.tool_choice
-    assert caps.structured_output == "json_object_schema"
+    assert caps.structured_output == "json_schema"
 
 
 async def test_a_real_tool_call_for_a_given_tool(model: ModelClient) -> None:

@@ -127,3 +127,31 @@ async def test_forced_constrained_mode_skips_native_tools() -> None:
         sent = server.requests[0].body
     assert reply.text == "done"
     assert "tools" not in sent
+
+
+async def test_the_envelope_leaves_out_length_limits_that_crash_llama_cpp() -> None:
+    # llama.cpp turns maxLength 10000 into 10000 grammar rules and dies; the tool still
+    # enforces the limit itself.
+    calc = ToolDefinition(
+        name="calculate",
+        description="Evaluate arithmetic.",
+        parameters={
+            "type": "object",
+            "properties": {"expression": {"type": "string", "maxLength": 10000}},
+            "required": ["expression"],
+        },
+    )
+    async with (
+        ScriptedModelServer(
+            [Reply(text=json.dumps({"final": "ok"}))],
+            native_tools=False,
+            response_formats=("json_object", "text"),
+        ) as server,
+        ModelClient(config(server.base_url)) as client,
+    ):
+        await client.complete(HELLO, tools=[calc])
+        sent = server.requests[0].body
+    schema = sent["response_format"]["schema"]
+    arguments = schema["anyOf"][0]["properties"]["tool_calls"]["items"]["anyOf"][0]
+    assert arguments["properties"]["arguments"]["properties"]["expression"] == {"type": "string"}
+    assert "10000" not in json.dumps(schema)
