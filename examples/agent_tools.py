@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sys
 
-import anyio
-
 from covey import open_model
 from covey.agents import Agent, ModelResponded, RunFinished, ToolFinished
 from covey.tools import MCPToolset, tool
+from examples._run import run
 
 
 @tool
@@ -49,4 +48,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

@@ -16,12 +16,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import anyio
-
 from covey import open_model
 from covey.agents import Agent, AgentEvent, Lessons, Reflected, Reflection
 from covey.store import LongTermMemory, Store
 from covey.tools import ToolEvent
+from examples._run import run
 
 ASSISTANT = "You are Ada's assistant. Keep facts you are told with remember; answer briefly."
 WRITER = "You answer questions about Ada in one short sentence, from the memories given."
@@ -73,4 +72,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

@@ -8,8 +8,6 @@ OpenAI-compatible server instead.
 
 from __future__ import annotations
 
-import anyio
-
 from covey import (
     AssistantMessage,
     Message,
@@ -21,6 +19,7 @@ from covey import (
     UserMessage,
     open_model,
 )
+from examples._run import run
 
 MULTIPLY = ToolDefinition(
     name="multiply",
@@ -71,4 +70,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

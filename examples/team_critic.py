@@ -8,10 +8,9 @@ OpenAI-compatible server), else the embedded model.
 
 from __future__ import annotations
 
-import anyio
-
 from covey import ModelClient, ModelSettings, open_model
 from covey.agents import Agent, Review, TeamState, critic_loop
+from examples._run import run
 
 TASK = "Write a slogan for a solar bike lamp: at most eight words, and it must mention the sun."
 
@@ -39,4 +38,4 @@ async def main(model: ModelClient | None = None) -> TeamState:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

@@ -8,10 +8,9 @@ set (any OpenAI-compatible server), else the embedded model.
 
 from __future__ import annotations
 
-import anyio
-
 from covey import ModelClient, ModelSettings, open_model
 from covey.agents import Agent, Routing, TeamState, handoff
+from examples._run import run
 
 TASK = "My lamp stopped charging after the firmware update, and I was charged twice for it."
 
@@ -47,4 +46,4 @@ async def main(model: ModelClient | None = None) -> TeamState:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

@@ -8,10 +8,9 @@ OpenAI-compatible server), else the embedded model.
 
 from __future__ import annotations
 
-import anyio
-
 from covey import ModelClient, ModelSettings, open_model
 from covey.agents import Agent, TeamState, map_reduce
+from examples._run import run
 
 TASK = "What should we improve in the bike lamp, according to its reviews?"
 REVIEWS = [
@@ -42,4 +41,4 @@ async def main(model: ModelClient | None = None) -> TeamState:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

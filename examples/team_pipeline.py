@@ -7,10 +7,9 @@ result. Run from the repository root: `python -m examples.team_pipeline`. Uses C
 
 from __future__ import annotations
 
-import anyio
-
 from covey import ModelClient, ModelSettings, open_model
 from covey.agents import Agent, TeamState, pipeline
+from examples._run import run
 
 TASK = "Announce the new bike lamp: solar charged, 300 lumens, 20 hours of light, EUR 39."
 
@@ -40,4 +39,4 @@ async def main(model: ModelClient | None = None) -> TeamState:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

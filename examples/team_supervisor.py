@@ -8,10 +8,9 @@ when set (any OpenAI-compatible server), else the embedded model.
 
 from __future__ import annotations
 
-import anyio
-
 from covey import ModelClient, ModelSettings, open_model
 from covey.agents import Agent, Routing, TeamState, supervisor
+from examples._run import run
 
 TASK = "Write a short FAQ entry: can I take my e-bike battery on a plane?"
 
@@ -45,4 +44,4 @@ async def main(model: ModelClient | None = None) -> TeamState:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

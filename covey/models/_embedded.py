@@ -91,7 +91,8 @@ class EmbeddedModel:
             port: port to bind; default a free one.
             n_ctx: context window in tokens.
             max_tokens: cap on one reply's tokens when a request sets none.
-            threads: CPU threads for generation; 0 uses every core this process may use.
+            threads: CPU threads for generation; 0 uses every core this process may use but
+                one, left for the agent and its tools.
             chat_family: the model's turn format (`gemma`, `chatml`); default read from
                 the GGUF's own chat template.
             startup_timeout: seconds to wait for `/v1/models` to answer.

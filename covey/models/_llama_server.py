@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores but one)")
     parser.add_argument(
         "--max-tokens", type=int, default=512, help="reply cap when a request sets none"
     )
@@ -66,10 +66,15 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="covey-parent-watch", daemon=True).start()
 
 
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def _threads() -> int:
+    """All cores this process may use but one, which stays for the agent and its tools.
+
+    llama.cpp's threads spin while they wait for each other: with as many threads as cores
+    and anything else running, a 2-core machine measured 0.4 tokens/s against 3.0 with one
+    thread.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) - 1)
 
 
 def _without_extra_buffers() -> None:
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     from ._llama_app import build_app
     from ._llama_engine import Engine
 
-    threads = args.threads or _cores()
+    threads = args.threads or _threads()
     engine = Engine(
         args.model,
         n_ctx=args.n_ctx,
