@@ -10,7 +10,16 @@ from collections.abc import Collection
 from typing import Literal
 
 from .._errors import UsageError
-from ._dialect_calls import PYTHON_TAG, Draft, parse_hermes, parse_mistral, parse_whole_message
+from ._dialect_calls import (
+    PYTHON_TAG,
+    Draft,
+    bad_call,
+    parse_hermes,
+    parse_json_calls,
+    parse_mistral,
+    strip_fence,
+)
+from ._dialect_pythonic import bare_call_start, parse_pythonic
 from ._types import MalformedToolCall, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta
 
 __all__ = ["StreamingTextParser", "TextEvent"]
@@ -20,7 +29,7 @@ TextEvent = TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall
 _THINK, _END_THINK = "<think>", "</think>"
 _CALL, _END_CALL = "<tool_call>", "</tool_call>"
 _MISTRAL = "[TOOL_CALLS]"
-_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL)
+_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL, PYTHON_TAG)
 _THINK_TAGS = (_END_THINK, _THINK)
 
 _State = Literal["start", "answer", "think", "call", "mistral", "whole"]
@@ -40,7 +49,7 @@ def _partial_tag(text: str, tags: tuple[str, ...]) -> int:
     return 0
 
 
-def _whole_message_start(text: str) -> _Verdict:
+def _whole_message_start(text: str, tool_names: frozenset[str] | None) -> _Verdict:
     """Whether a message starting with `text` (no leading space) may be all tool calls.
 
     A verdict of "yes" or "no" holds for every longer text, which keeps chunking irrelevant.
@@ -51,6 +60,8 @@ def _whole_message_start(text: str) -> _Verdict:
         return "maybe"
     if text[0] in "{[" or text.startswith(PYTHON_TAG):
         return "yes"
+    if tool_names and text[0] != "`":
+        return bare_call_start(text, tool_names)
     if not text.startswith("```"):
         return "maybe" if "```".startswith(text) else "no"
     rest = text[3:]
@@ -60,6 +71,32 @@ def _whole_message_start(text: str) -> _Verdict:
     if not rest:
         return "maybe"
     return "yes" if rest[0] in "{[" else "no"
+
+
+def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, list[Draft]] | None:
+    """Read a message that is tool calls from start to end (Llama 3 JSON, python_tag, pythonic).
+
+    Returns:
+        `(dialect, drafts)`, or `None` when the message is an ordinary answer.
+    """
+    text = message.strip()
+    if text.startswith(PYTHON_TAG):
+        body = text.removeprefix(PYTHON_TAG)
+        # The tag says the model meant a call, so anything after it that fails is malformed.
+        problem = "after <|python_tag|> was not a JSON call object."
+        return "python_tag", parse_json_calls(body, None, "python_tag") or [
+            bad_call(None, body.strip(), problem, "python_tag")
+        ]
+    body = strip_fence(text)
+    drafts: list[Draft] | None = None
+    if body.startswith("["):
+        drafts = parse_pythonic(body, tool_names, bracketed=True)
+    elif tool_names and bare_call_start(body, tool_names) == "yes":
+        drafts = parse_pythonic(body, tool_names, bracketed=False)
+    if drafts is not None:
+        return "pythonic", drafts
+    drafts = parse_json_calls(body, tool_names, "llama3")
+    return None if drafts is None else ("llama3", drafts)
 
 
 class _Channel:
@@ -167,7 +204,7 @@ class StreamingTextParser:
 
     def _start(self, out: list[TextEvent], final: bool) -> bool:
         text = self._pending.lstrip()
-        verdict = _whole_message_start(text) if text else "maybe"
+        verdict = _whole_message_start(text, self._tool_names) if text else "maybe"
         if verdict == "maybe" and not final:
             return False
         self._state = "answer" if verdict == "no" or not text else "whole"
@@ -188,6 +225,10 @@ class StreamingTextParser:
             self._state = "call"
         elif tag == _MISTRAL:
             self._state = "mistral"
+        elif tag == PYTHON_TAG:
+            # The tag is a special token that only starts a call: the rest is that call.
+            self._pending = PYTHON_TAG + self._pending
+            self._state = "whole"
         # A stray `</think>` is markup all the same: it is dropped.
         return True
 
@@ -228,7 +269,7 @@ class StreamingTextParser:
     def _whole(self, out: list[TextEvent], final: bool) -> bool:
         if not final:
             return False
-        parsed = parse_whole_message(self._pending, self._tool_names)
+        parsed = _read_whole(self._pending, self._tool_names)
         self._state = "answer"
         if parsed is None:
             # An ordinary answer after all: read it again as text, tags included.
