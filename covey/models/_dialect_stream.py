@@ -29,7 +29,10 @@ TextEvent = TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall
 _THINK, _END_THINK = "<think>", "</think>"
 _CALL, _END_CALL = "<tool_call>", "</tool_call>"
 _MISTRAL = "[TOOL_CALLS]"
-_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL, PYTHON_TAG)
+# Llama 4 may wrap its pythonic calls in these special tokens.
+_PYTHON_START, _PYTHON_END = "<|python_start|>", "<|python_end|>"
+_CALL_TOKENS = (PYTHON_TAG, _PYTHON_START)
+_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL, *_CALL_TOKENS)
 _THINK_TAGS = (_END_THINK, _THINK)
 
 _State = Literal["start", "answer", "think", "call", "mistral", "whole"]
@@ -56,9 +59,9 @@ def _whole_message_start(text: str, tool_names: frozenset[str] | None) -> _Verdi
     """
     if text.startswith(_MISTRAL):
         return "no"
-    if _MISTRAL.startswith(text) or PYTHON_TAG.startswith(text):
+    if any(tag.startswith(text) for tag in (_MISTRAL, *_CALL_TOKENS)):
         return "maybe"
-    if text[0] in "{[" or text.startswith(PYTHON_TAG):
+    if text[0] in "{[" or text.startswith(_CALL_TOKENS):
         return "yes"
     if tool_names and text[0] != "`":
         return bare_call_start(text, tool_names)
@@ -87,6 +90,8 @@ def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, l
         return "python_tag", parse_json_calls(body, None, "python_tag") or [
             bad_call(None, body.strip(), problem, "python_tag")
         ]
+    if text.startswith(_PYTHON_START):
+        return "pythonic", _python_start_calls(text, tool_names)
     body = strip_fence(text)
     drafts: list[Draft] | None = None
     if body.startswith("["):
@@ -97,6 +102,13 @@ def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, l
         return "pythonic", drafts
     drafts = parse_json_calls(body, tool_names, "llama3")
     return None if drafts is None else ("llama3", drafts)
+
+
+def _python_start_calls(text: str, tool_names: frozenset[str] | None) -> list[Draft]:
+    body = text.removeprefix(_PYTHON_START).strip().removesuffix(_PYTHON_END).strip()
+    drafts = parse_pythonic(body, tool_names, bracketed=body.startswith("["))
+    problem = f"after {_PYTHON_START} was not a list of calls."
+    return drafts or [bad_call(None, body, problem, "pythonic")]
 
 
 class _Channel:
@@ -225,9 +237,9 @@ class StreamingTextParser:
             self._state = "call"
         elif tag == _MISTRAL:
             self._state = "mistral"
-        elif tag == PYTHON_TAG:
-            # The tag is a special token that only starts a call: the rest is that call.
-            self._pending = PYTHON_TAG + self._pending
+        elif tag in _CALL_TOKENS:
+            # A special token that only starts a call: the rest of the message is calls.
+            self._pending = tag + self._pending
             self._state = "whole"
         # A stray `</think>` is markup all the same: it is dropped.
         return True

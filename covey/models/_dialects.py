@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -119,7 +120,8 @@ def _python(value: object) -> str:
 
 
 def _pythonic(call: ToolCall) -> str:
-    for name in (call.name, *call.arguments):
+    # A tool name may be dotted or hyphenated (`ns.f`, `files-read`): readers take the chain.
+    for name in (*re.split(r"[.-]", call.name), *call.arguments):
         if not name.isidentifier() or keyword.iskeyword(name):
             raise UsageError(
                 f"{name!r} (in the call of tool {call.name!r}) is not a Python identifier, so "

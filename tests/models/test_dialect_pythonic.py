@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from covey.models import MalformedToolCall, ReasoningDelta, TextDelta, ToolCallDelta
-from covey.models._dialects import ParsedText, StreamingTextParser, parse_text
+from covey import UsageError
+from covey.models import MalformedToolCall, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta
+from covey.models._dialects import ParsedText, StreamingTextParser, parse_text, render_tool_calls
 
 TOOLS = frozenset({"get_weather", "get_time", "math.factorial", "spotify.play", "files-read"})
 
@@ -174,6 +175,7 @@ PIECES = [
     *("get_weather(", "math.factorial(", "files-read(", "spotify.play", "unknown(", "[", "]"),
     *("city='Paris'", "number=5", "x", ")", ", ", "; ", "\n", " ", "(", "<think>", "</think>"),
     *("<|python_tag|>", '{"name": "get_time", "parameters": {}}', "Use ", "get_weath", "."),
+    *("<|python_start|>", "<|python_end|>", "<|python_"),
 ]
 
 
@@ -193,3 +195,36 @@ def test_any_text_with_tools_streams_like_its_full_parse(
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == full.text
     assert [e.call for e in events if isinstance(e, ToolCallDelta)] == full.tool_calls
     assert [e for e in events if isinstance(e, MalformedToolCall)] == full.malformed
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        '<|python_start|>[get_weather(city="Paris"), get_time(timezone="Europe/Paris")]'
+        "<|python_end|>",
+        'Checking.<|python_start|>[get_weather(city="Paris"), get_time(timezone="Europe/Paris")]',
+    ],
+)
+def test_llama4_python_start_tokens_wrap_pythonic_calls(sample: str) -> None:
+    parsed = both(sample)
+    assert calls(parsed) == [
+        ("call_0", "get_weather", {"city": "Paris"}),
+        ("call_1", "get_time", {"timezone": "Europe/Paris"}),
+    ]
+    assert parsed.text == ("Checking." if sample.startswith("Checking") else "")
+
+
+def test_render_writes_dotted_and_hyphenated_names() -> None:
+    written = [
+        ToolCall(id="a", name="math.factorial", arguments={"number": 5}),
+        ToolCall(id="b", name="files-read", arguments={"path": "a.txt"}),
+    ]
+    rendered = render_tool_calls(written, "pythonic")
+    assert rendered == "[math.factorial(number=5), files-read(path='a.txt')]"
+    assert calls(both(rendered)) == [
+        ("call_0", "math.factorial", {"number": 5}),
+        ("call_1", "files-read", {"path": "a.txt"}),
+    ]
+    for name in ("ns.class", "a..b", "files-"):
+        with pytest.raises(UsageError, match="not a Python identifier"):
+            render_tool_calls([ToolCall(id="c", name=name, arguments={})], "pythonic")
