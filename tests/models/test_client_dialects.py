@@ -262,3 +262,23 @@ async def test_scripted_server_writes_namespaced_pythonic_calls() -> None:
     assert [(c.name, c.arguments, c.dialect) for c in streamed] == [
         ("math.factorial", {"number": 6}, "pythonic")
     ]
+
+
+async def test_constrained_envelope_is_read_with_the_same_json_repairs() -> None:
+    # Trailing commas, as small models write them; text-dialect JSON has the same repair.
+    envelope = (
+        '```json\n{"tool_calls": [{"name": "get_time", "arguments": {"timezone": "UTC",},},],}\n```'
+    )
+    async with ScriptedModelServer([Reply(text=envelope), Reply(text=envelope)]) as server:
+        config = ModelConfig(
+            base_url=server.base_url, model="scripted", timeout=10.0, tool_mode="constrained"
+        )
+        async with ModelClient(config) as client:
+            full = await client.complete(ASK, tools=TOOLS)
+            events = await collect(client)
+    streamed = [e.call for e in events if isinstance(e, ToolCallDelta)]
+    for found in (full.tool_calls, streamed):
+        assert [(c.name, c.arguments, c.dialect) for c in found] == [
+            ("get_time", {"timezone": "UTC"}, "envelope")
+        ]
+    assert full.text == ""
