@@ -178,7 +178,8 @@ def _checked(
         arguments=None,
         raw=draft.raw,
         error=f"You called {draft.name!r}, which is not one of your tools. Your tools are: "
-        f'{tools}. Call one of them by its exact name, e.g. [tool_name(key="value")].',
+        f'{tools}. Call one of them by its exact name, e.g. [tool_name(key="value")]; '
+        "if this was your answer rather than a tool call, write it in words.",
     )
 
 

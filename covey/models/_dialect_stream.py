@@ -84,12 +84,7 @@ def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, l
     """
     text = message.strip()
     if text.startswith(PYTHON_TAG):
-        body = text.removeprefix(PYTHON_TAG)
-        # The tag says the model meant a call, so anything after it that fails is malformed.
-        problem = "after <|python_tag|> was not a JSON call object."
-        return "python_tag", parse_json_calls(body, None, "python_tag") or [
-            bad_call(None, body.strip(), problem, "python_tag")
-        ]
+        return "python_tag", _python_tag_calls(text, tool_names)
     if text.startswith(_PYTHON_START):
         return "pythonic", _python_start_calls(text, tool_names)
     body = strip_fence(text)
@@ -102,6 +97,18 @@ def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, l
         return "pythonic", drafts
     drafts = parse_json_calls(body, tool_names, "llama3")
     return None if drafts is None else ("llama3", drafts)
+
+
+def _python_tag_calls(text: str, tool_names: frozenset[str] | None) -> list[Draft]:
+    # The tag says the model meant a call, so anything after it that fails is malformed.
+    body = text.removeprefix(PYTHON_TAG).strip()
+    drafts = parse_json_calls(body, None, "python_tag")
+    if drafts is None and tool_names:
+        # Llama 3.1 writes its built-in tools as Python calls after the tag.
+        drafts = parse_pythonic(body, tool_names, bracketed=body.startswith("["))
+    tools = f" of one of your tools ({', '.join(sorted(tool_names))})" if tool_names else ""
+    problem = f"after <|python_tag|> was not a JSON call object{tools}."
+    return drafts or [bad_call(None, body, problem, "python_tag")]
 
 
 def _python_start_calls(text: str, tool_names: frozenset[str] | None) -> list[Draft]:

@@ -228,3 +228,18 @@ def test_render_writes_dotted_and_hyphenated_names() -> None:
     for name in ("ns.class", "a..b", "files-"):
         with pytest.raises(UsageError, match="not a Python identifier"):
             render_tool_calls([ToolCall(id="c", name=name, arguments={})], "pythonic")
+
+
+def test_python_tag_before_a_python_call_of_an_offered_tool_is_a_call() -> None:
+    parsed = both('<|python_tag|>get_weather(city="Paris")')
+    assert [(c.name, c.arguments, c.dialect) for c in parsed.tool_calls] == [
+        ("get_weather", {"city": "Paris"}, "python_tag")
+    ]
+
+
+def test_python_tag_before_a_builtin_tool_not_offered_names_the_offered_tools() -> None:
+    parsed = both("<|python_tag|>brave_search.call(query='weather in Paris')")
+    [bad] = parsed.malformed
+    assert (bad.dialect, bad.raw) == ("python_tag", "brave_search.call(query='weather in Paris')")
+    assert "of one of your tools (files-read, get_time, get_weather" in bad.error
+    assert (parsed.text, parsed.tool_calls) == ("", [])
