@@ -142,8 +142,10 @@ class StreamingTextParser:
 
     Answer text is emitted as soon as it cannot be the start of a tag; each tool call when
     its block closes. A message that starts like a whole-message dialect (`{`, `[`, a code
-    fence, `<|python_tag|>`) is held back until `finish()`, since only the whole message
-    tells a Llama 3 or pythonic call from an ordinary JSON or list answer.
+    fence, `<|python_tag|>`, `<|python_start|>`, or `name(` for an offered tool) is held
+    back until `finish()`, since only the whole message tells a Llama 3 or pythonic call
+    from an ordinary JSON or list answer. `<|python_tag|>` or `<|python_start|>` after
+    answer text starts a call all the same: those special tokens mean nothing else.
 
     Example:
         ```python
@@ -164,8 +166,10 @@ class StreamingTextParser:
         """Create a parser for one response.
 
         Args:
-            tool_names: Names of the tools offered. When given, a whole-message call (Llama 3
-                JSON, pythonic) counts only if it names one of them.
+            tool_names: Names of the tools offered. When given, a whole-message Llama 3 JSON
+                call counts only if it names one of them; a pythonic list naming none of them is
+                reported as malformed calls (when every item is a keyword call) or stays text;
+                a bare `name(key=value)` reply is a call when `name` is offered.
             id_prefix: Prefix of the generated call ids (`{id_prefix}_0`, `{id_prefix}_1`, ...).
                 Pass a prefix unique to the response.
             starts_in_reasoning: The chat template already opened a `<think>` block (as

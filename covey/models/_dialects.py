@@ -59,8 +59,10 @@ def parse_text(
 
     Args:
         text: The message content.
-        tool_names: Names of the tools offered. When given, a whole-message call (Llama 3
-            JSON, pythonic) counts only if it names one of them.
+        tool_names: Names of the tools offered. When given, a whole-message Llama 3 JSON
+            call counts only if it names one of them; a pythonic list naming none of them is
+            reported as malformed calls (when every item is a keyword call) or stays text;
+            a bare `name(key=value)` reply is a call when `name` is offered.
         id_prefix: Prefix of the generated call ids: `{id_prefix}_0`, `{id_prefix}_1`, ...
         starts_in_reasoning: Whether the template opened a `<think>` block before the text.
             `None` decides from the text: a `</think>` before any `<think>`, `<tool_call>`
