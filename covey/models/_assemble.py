@@ -37,7 +37,7 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-_MARKERS = frozenset("<[{")
+_MARKERS = frozenset("<[{(")
 
 
 def _usage(usage: CompletionUsage | None) -> Usage:
@@ -87,7 +87,7 @@ def _read_text(
             text, calls, malformed = envelope
             return text, "", calls, malformed
     if not _MARKERS.intersection(content):
-        # No tag, bracket or brace: no dialect can be in it, so skip the parser.
+        # No tag, bracket, brace or parenthesis: no dialect can be in it, so skip the parser.
         return content.strip(), "", [], []
     parsed = parse_text(content, tool_names=tool_names or None, id_prefix=id_prefix)
     return parsed.text, parsed.reasoning, parsed.tool_calls, parsed.malformed

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from ._dialect_calls import strip_fence
+from ._dialect_calls import loads_repaired
 from ._messages import (
     AssistantMessage,
     Message,
@@ -98,14 +98,14 @@ def constrained_messages(
 def parse_envelope(
     text: str, *, id_prefix: str
 ) -> tuple[str, list[ToolCall], list[MalformedToolCall]] | None:
-    """Read an envelope reply.
+    """Read an envelope reply, repaired as text-dialect JSON is (code fence, trailing commas).
 
     Returns:
         `(final_text, calls, malformed)`, or `None` when the text is no envelope at all
         (the caller then reads it as plain text in any dialect).
     """
     try:
-        data = json.loads(strip_fence(text))
+        data = loads_repaired(text)
     except ValueError:
         return None
     if not isinstance(data, dict):

@@ -6,10 +6,8 @@ model wrote them, so full and streamed parses give the same ids.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
-import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
@@ -17,9 +15,10 @@ from typing import Any, cast
 __all__ = [
     "PYTHON_TAG",
     "Draft",
+    "bad_call",
     "parse_hermes",
     "parse_mistral",
-    "parse_whole_message",
+    "parse_json_calls",
     "loads_repaired",
     "strip_fence",
 ]
@@ -39,11 +38,9 @@ _LLAMA_CALL_START = re.compile(
     r'[\[\s]*\{\s*(?:"type"\s*:\s*"function"\s*,\s*)?"name"\s*:\s*"([^"\\]+)"\s*,'
     r'\s*"(?:parameters|arguments)"\s*:'
 )
-_PYTHONIC_CALL_START = re.compile(r"\[\s*([A-Za-z_]\w*)\s*\(")
 _MISTRAL_V11 = re.compile(
     r"([\w.\-]+)\s*(?:\[CALL_ID\]\s*[A-Za-z0-9]*\s*)?(?:\[ARGS\])?\s*(.*)\Z", re.DOTALL
 )
-_LITERAL_NAMES: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -60,7 +57,7 @@ class Draft:
     """What is wrong with a malformed call, phrased for the model."""
 
 
-def _bad(name: str | None, raw: str, problem: str, dialect: str) -> Draft:
+def bad_call(name: str | None, raw: str, problem: str, dialect: str) -> Draft:
     who = f"Your call to tool {name!r}" if name else "Your tool call"
     form = _FORMS[dialect].replace("NAME", name or "tool_name")
     how = "" if dialect == "pythonic" else ", with the arguments as one JSON object"
@@ -107,15 +104,17 @@ def loads_repaired(text: str) -> Any:
 def _object_call(value: Any, raw: str, dialect: str) -> Draft:
     """A call written as `{"name": ..., "arguments": {...}}` after an explicit marker."""
     if not isinstance(value, dict):
-        return _bad(None, raw, "was not a JSON object.", dialect)
+        return bad_call(None, raw, "was not a JSON object.", dialect)
     item = cast(dict[str, Any], value)
     name = item.get("name")
     if not isinstance(name, str) or not name:
-        return _bad(None, raw, 'has no "name" (a string).', dialect)
+        return bad_call(None, raw, 'has no "name" (a string).', dialect)
     arguments = item.get("arguments", item.get("parameters", {}))
     if not isinstance(arguments, dict):
         got = type(arguments).__name__
-        return _bad(name, raw, f"had arguments that are not a JSON object (got {got}).", dialect)
+        return bad_call(
+            name, raw, f"had arguments that are not a JSON object (got {got}).", dialect
+        )
     return Draft(name=name, arguments=cast(dict[str, Any], arguments), raw=raw)
 
 
@@ -129,7 +128,7 @@ def parse_hermes(payload: str, *, closed: bool) -> Draft:
         problem = _json_problem(exc)
         if not closed:
             problem += " The <tool_call> block was not closed with </tool_call>."
-        return _bad(match.group(1) if match else None, raw, problem, "hermes")
+        return bad_call(match.group(1) if match else None, raw, problem, "hermes")
     return _object_call(value, raw, "hermes")
 
 
@@ -137,52 +136,28 @@ def parse_mistral(segment: str) -> list[Draft]:
     """Read what follows one `[TOOL_CALLS]` marker, in the list or the v11+ `[ARGS]` form."""
     text = strip_fence(segment)
     if not text:
-        return [_bad(None, segment, "had nothing after [TOOL_CALLS].", "mistral")]
+        return [bad_call(None, segment, "had nothing after [TOOL_CALLS].", "mistral")]
     if text[0] in "[{":
         try:
             value = loads_repaired(text)
         except json.JSONDecodeError as exc:
             match = _NAME_IN_JSON.search(text)
-            return [_bad(match.group(1) if match else None, text, _json_problem(exc), "mistral")]
+            return [
+                bad_call(match.group(1) if match else None, text, _json_problem(exc), "mistral")
+            ]
         items = cast(list[Any], value) if isinstance(value, list) else [value]
         if not items:
-            return [_bad(None, text, "was an empty list.", "mistral")]
+            return [bad_call(None, text, "was an empty list.", "mistral")]
         return [_object_call(item, json.dumps(item), "mistral") for item in items]
     match = _MISTRAL_V11.match(text)
     if match is None:
-        return [_bad(None, text, "did not start with a tool name.", "mistral")]
+        return [bad_call(None, text, "did not start with a tool name.", "mistral")]
     name, args = match.group(1), match.group(2).strip()
     try:
         value: Any = loads_repaired(args) if args else {}
     except json.JSONDecodeError as exc:
-        return [_bad(name, text, _json_problem(exc), "mistral")]
+        return [bad_call(name, text, _json_problem(exc), "mistral")]
     return [_object_call({"name": name, "arguments": value}, text, "mistral")]
-
-
-def parse_whole_message(
-    message: str, tool_names: Collection[str] | None
-) -> tuple[str, list[Draft]] | None:
-    """Read a message that is tool calls from start to end (Llama 3 JSON, python_tag, pythonic).
-
-    Returns:
-        `(dialect, drafts)`, or `None` when the message is an ordinary answer.
-    """
-    text = message.strip()
-    if text.startswith(PYTHON_TAG):
-        body = text.removeprefix(PYTHON_TAG)
-        # The tag says the model meant a call, so anything after it that fails is malformed.
-        return "python_tag", _json_calls(body, None, "python_tag") or [
-            _bad(
-                None, body.strip(), "after <|python_tag|> was not a JSON call object.", "python_tag"
-            )
-        ]
-    body = strip_fence(text)
-    if body.startswith("["):
-        drafts = _pythonic_calls(body, tool_names)
-        if drafts is not None:
-            return "pythonic", drafts
-    drafts = _json_calls(body, tool_names, "llama3")
-    return None if drafts is None else ("llama3", drafts)
 
 
 def _json_sequence(text: str) -> list[Any]:
@@ -208,14 +183,21 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _json_calls(body: str, tool_names: Collection[str] | None, dialect: str) -> list[Draft] | None:
+def parse_json_calls(
+    body: str, tool_names: Collection[str] | None, dialect: str
+) -> list[Draft] | None:
+    """Read a whole message of Llama 3 JSON calls (one, a list, or several split by `;`).
+
+    Returns:
+        The calls, or `None` when the message is not calls of the tools named.
+    """
     try:
         values = _json_sequence(body)
     except json.JSONDecodeError as exc:
         start = _LLAMA_CALL_START.match(body)
         if start is None or (tool_names is not None and start.group(1) not in tool_names):
             return None
-        return [_bad(start.group(1), body.strip(), _json_problem(exc), dialect)]
+        return [bad_call(start.group(1), body.strip(), _json_problem(exc), dialect)]
     if len(values) == 1 and isinstance(values[0], list):
         values = cast(list[Any], values[0])
     drafts = [_llama_call(value, tool_names, dialect) for value in values]
@@ -240,71 +222,3 @@ def _llama_call(value: Any, tool_names: Collection[str] | None, dialect: str) ->
     return _object_call(
         {"name": name, "arguments": item[arg_keys.pop()]}, json.dumps(item), dialect
     )
-
-
-def _pythonic_calls(body: str, tool_names: Collection[str] | None) -> list[Draft] | None:
-    try:
-        with warnings.catch_warnings():
-            # Odd escapes in the model's strings must not surface as the caller's warnings.
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(body, mode="eval")
-    except (SyntaxError, ValueError) as exc:
-        start = _PYTHONIC_CALL_START.match(body)
-        if start is None or (tool_names is not None and start.group(1) not in tool_names):
-            return None
-        problem = f"was not valid Python call syntax ({exc})."
-        return [_bad(start.group(1), body, problem, "pythonic")]
-    calls: list[ast.Call] = []
-    elements = tree.body.elts if isinstance(tree.body, ast.List) else []
-    for node in elements:
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-            return None
-        if tool_names is not None and node.func.id not in tool_names:
-            return None
-        calls.append(node)
-    return [_pythonic_call(call, body) for call in calls] or None
-
-
-def _pythonic_call(call: ast.Call, source: str) -> Draft:
-    name = cast(ast.Name, call.func).id
-    raw = ast.get_source_segment(source, call) or source
-    if call.args:
-        return _bad(name, raw, "passed arguments by position; name each one.", "pythonic")
-    arguments: dict[str, Any] = {}
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            return _bad(name, raw, "used ** unpacking; name each argument.", "pythonic")
-        try:
-            arguments[keyword.arg] = _literal(keyword.value)
-        except ValueError as exc:
-            problem = (
-                f"gave argument {keyword.arg!r} a value that is not a literal ({exc}); use "
-                "strings, numbers, true/false, null, lists and dicts only."
-            )
-            return _bad(name, raw, problem, "pythonic")
-    return Draft(name=name, arguments=arguments, raw=raw)
-
-
-def _literal(node: ast.expr) -> Any:
-    """The value of a literal expression; anything that would need evaluation is refused."""
-    match node:
-        case ast.Constant(value=str() | int() | float() | None as value):
-            return value
-        case ast.Name(id=name) if name in _LITERAL_NAMES:
-            return _LITERAL_NAMES[name]
-        case ast.UnaryOp(op=ast.USub() | ast.UAdd() as op, operand=ast.Constant(value=number)) if (
-            isinstance(number, int | float) and not isinstance(number, bool)
-        ):
-            return -number if isinstance(op, ast.USub) else number
-        case ast.List(elts=items) | ast.Tuple(elts=items):
-            return [_literal(item) for item in items]
-        case ast.Dict(keys=keys, values=values):
-            return {_key(key): _literal(value) for key, value in zip(keys, values, strict=True)}
-        case _:
-            raise ValueError(ast.unparse(node)[:80])
-
-
-def _key(node: ast.expr | None) -> str:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    raise ValueError("dict keys must be strings" if node is not None else "** in a dict")

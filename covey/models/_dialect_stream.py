@@ -10,7 +10,16 @@ from collections.abc import Collection
 from typing import Literal
 
 from .._errors import UsageError
-from ._dialect_calls import PYTHON_TAG, Draft, parse_hermes, parse_mistral, parse_whole_message
+from ._dialect_calls import (
+    PYTHON_TAG,
+    Draft,
+    bad_call,
+    parse_hermes,
+    parse_json_calls,
+    parse_mistral,
+    strip_fence,
+)
+from ._dialect_pythonic import bare_call_start, parse_pythonic
 from ._types import MalformedToolCall, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta
 
 __all__ = ["StreamingTextParser", "TextEvent"]
@@ -20,7 +29,10 @@ TextEvent = TextDelta | ReasoningDelta | ToolCallDelta | MalformedToolCall
 _THINK, _END_THINK = "<think>", "</think>"
 _CALL, _END_CALL = "<tool_call>", "</tool_call>"
 _MISTRAL = "[TOOL_CALLS]"
-_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL)
+# Llama 4 may wrap its pythonic calls in these special tokens.
+_PYTHON_START, _PYTHON_END = "<|python_start|>", "<|python_end|>"
+_CALL_TOKENS = (PYTHON_TAG, _PYTHON_START)
+_ANSWER_TAGS = (_THINK, _END_THINK, _CALL, _MISTRAL, *_CALL_TOKENS)
 _THINK_TAGS = (_END_THINK, _THINK)
 
 _State = Literal["start", "answer", "think", "call", "mistral", "whole"]
@@ -40,17 +52,19 @@ def _partial_tag(text: str, tags: tuple[str, ...]) -> int:
     return 0
 
 
-def _whole_message_start(text: str) -> _Verdict:
+def _whole_message_start(text: str, tool_names: frozenset[str] | None) -> _Verdict:
     """Whether a message starting with `text` (no leading space) may be all tool calls.
 
     A verdict of "yes" or "no" holds for every longer text, which keeps chunking irrelevant.
     """
     if text.startswith(_MISTRAL):
         return "no"
-    if _MISTRAL.startswith(text) or PYTHON_TAG.startswith(text):
+    if any(tag.startswith(text) for tag in (_MISTRAL, *_CALL_TOKENS)):
         return "maybe"
-    if text[0] in "{[" or text.startswith(PYTHON_TAG):
+    if text[0] in "{[" or text.startswith(_CALL_TOKENS):
         return "yes"
+    if tool_names and text[0] != "`":
+        return bare_call_start(text, tool_names)
     if not text.startswith("```"):
         return "maybe" if "```".startswith(text) else "no"
     rest = text[3:]
@@ -60,6 +74,48 @@ def _whole_message_start(text: str) -> _Verdict:
     if not rest:
         return "maybe"
     return "yes" if rest[0] in "{[" else "no"
+
+
+def _read_whole(message: str, tool_names: frozenset[str] | None) -> tuple[str, list[Draft]] | None:
+    """Read a message that is tool calls from start to end (Llama 3 JSON, python_tag, pythonic).
+
+    Returns:
+        `(dialect, drafts)`, or `None` when the message is an ordinary answer.
+    """
+    text = message.strip()
+    if text.startswith(PYTHON_TAG):
+        return "python_tag", _python_tag_calls(text, tool_names)
+    if text.startswith(_PYTHON_START):
+        return "pythonic", _python_start_calls(text, tool_names)
+    body = strip_fence(text)
+    drafts: list[Draft] | None = None
+    if body.startswith("["):
+        drafts = parse_pythonic(body, tool_names, bracketed=True)
+    elif tool_names and bare_call_start(body, tool_names) == "yes":
+        drafts = parse_pythonic(body, tool_names, bracketed=False)
+    if drafts is not None:
+        return "pythonic", drafts
+    drafts = parse_json_calls(body, tool_names, "llama3")
+    return None if drafts is None else ("llama3", drafts)
+
+
+def _python_tag_calls(text: str, tool_names: frozenset[str] | None) -> list[Draft]:
+    # The tag says the model meant a call, so anything after it that fails is malformed.
+    body = text.removeprefix(PYTHON_TAG).strip()
+    drafts = parse_json_calls(body, None, "python_tag")
+    if drafts is None and tool_names:
+        # Llama 3.1 writes its built-in tools as Python calls after the tag.
+        drafts = parse_pythonic(body, tool_names, bracketed=body.startswith("["))
+    tools = f" of one of your tools ({', '.join(sorted(tool_names))})" if tool_names else ""
+    problem = f"after <|python_tag|> was not a JSON call object{tools}."
+    return drafts or [bad_call(None, body, problem, "python_tag")]
+
+
+def _python_start_calls(text: str, tool_names: frozenset[str] | None) -> list[Draft]:
+    body = text.removeprefix(_PYTHON_START).strip().removesuffix(_PYTHON_END).strip()
+    drafts = parse_pythonic(body, tool_names, bracketed=body.startswith("["))
+    problem = f"after {_PYTHON_START} was not a list of calls."
+    return drafts or [bad_call(None, body, problem, "pythonic")]
 
 
 class _Channel:
@@ -86,8 +142,10 @@ class StreamingTextParser:
 
     Answer text is emitted as soon as it cannot be the start of a tag; each tool call when
     its block closes. A message that starts like a whole-message dialect (`{`, `[`, a code
-    fence, `<|python_tag|>`) is held back until `finish()`, since only the whole message
-    tells a Llama 3 or pythonic call from an ordinary JSON or list answer.
+    fence, `<|python_tag|>`, `<|python_start|>`, or `name(` for an offered tool) is held
+    back until `finish()`, since only the whole message tells a Llama 3 or pythonic call
+    from an ordinary JSON or list answer. `<|python_tag|>` or `<|python_start|>` after
+    answer text starts a call all the same: those special tokens mean nothing else.
 
     Example:
         ```python
@@ -108,8 +166,10 @@ class StreamingTextParser:
         """Create a parser for one response.
 
         Args:
-            tool_names: Names of the tools offered. When given, a whole-message call (Llama 3
-                JSON, pythonic) counts only if it names one of them.
+            tool_names: Names of the tools offered. When given, a whole-message Llama 3 JSON
+                call counts only if it names one of them; a pythonic list naming none of them is
+                reported as malformed calls (when every item is a keyword call) or stays text;
+                a bare `name(key=value)` reply is a call when `name` is offered.
             id_prefix: Prefix of the generated call ids (`{id_prefix}_0`, `{id_prefix}_1`, ...).
                 Pass a prefix unique to the response.
             starts_in_reasoning: The chat template already opened a `<think>` block (as
@@ -167,7 +227,7 @@ class StreamingTextParser:
 
     def _start(self, out: list[TextEvent], final: bool) -> bool:
         text = self._pending.lstrip()
-        verdict = _whole_message_start(text) if text else "maybe"
+        verdict = _whole_message_start(text, self._tool_names) if text else "maybe"
         if verdict == "maybe" and not final:
             return False
         self._state = "answer" if verdict == "no" or not text else "whole"
@@ -188,6 +248,10 @@ class StreamingTextParser:
             self._state = "call"
         elif tag == _MISTRAL:
             self._state = "mistral"
+        elif tag in _CALL_TOKENS:
+            # A special token that only starts a call: the rest of the message is calls.
+            self._pending = tag + self._pending
+            self._state = "whole"
         # A stray `</think>` is markup all the same: it is dropped.
         return True
 
@@ -228,7 +292,7 @@ class StreamingTextParser:
     def _whole(self, out: list[TextEvent], final: bool) -> bool:
         if not final:
             return False
-        parsed = parse_whole_message(self._pending, self._tool_names)
+        parsed = _read_whole(self._pending, self._tool_names)
         self._state = "answer"
         if parsed is None:
             # An ordinary answer after all: read it again as text, tags included.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -58,8 +59,10 @@ def parse_text(
 
     Args:
         text: The message content.
-        tool_names: Names of the tools offered. When given, a whole-message call (Llama 3
-            JSON, pythonic) counts only if it names one of them.
+        tool_names: Names of the tools offered. When given, a whole-message Llama 3 JSON
+            call counts only if it names one of them; a pythonic list naming none of them is
+            reported as malformed calls (when every item is a keyword call) or stays text;
+            a bare `name(key=value)` reply is a call when `name` is offered.
         id_prefix: Prefix of the generated call ids: `{id_prefix}_0`, `{id_prefix}_1`, ...
         starts_in_reasoning: Whether the template opened a `<think>` block before the text.
             `None` decides from the text: a `</think>` before any `<think>`, `<tool_call>`
@@ -119,7 +122,8 @@ def _python(value: object) -> str:
 
 
 def _pythonic(call: ToolCall) -> str:
-    for name in (call.name, *call.arguments):
+    # A tool name may be dotted or hyphenated (`ns.f`, `files-read`): readers take the chain.
+    for name in (*re.split(r"[.-]", call.name), *call.arguments):
         if not name.isidentifier() or keyword.iskeyword(name):
             raise UsageError(
                 f"{name!r} (in the call of tool {call.name!r}) is not a Python identifier, so "

@@ -116,9 +116,14 @@ async def test_text_dialect_tool_calls_become_tool_calls(dialect: str) -> None:
     assert [(c.name, c.arguments, c.dialect) for c in full.tool_calls] == [
         ("add", {"a": 2, "b": 5}, dialect)
     ]
+    streamed = [e.call for e in events if isinstance(e, ToolCallDelta)]
+    assert [(c.name, c.arguments, c.dialect) for c in streamed] == [
+        ("add", {"a": 2, "b": 5}, dialect)
+    ]
+    assert not any(isinstance(e, TextDelta) for e in events)
     done = events[-1]
     assert isinstance(done, ResponseDone)
-    assert [(c.name, c.arguments) for c in done.response.tool_calls] == [("add", {"a": 2, "b": 5})]
+    assert done.response.tool_calls == tuple(streamed)
     assert "add" not in done.response.text
 
 

@@ -416,8 +416,20 @@ def test_ordinary_json_and_list_answers_stay_text(sample: str) -> None:
 
 def test_whole_message_call_must_name_a_known_tool() -> None:
     assert parse_text(LLAMA31_JSON, tool_names={"get_weather"}).text == LLAMA31_JSON
-    assert parse_text(LLAMA4_PYTHONIC, tool_names={"get_weather"}).text == LLAMA4_PYTHONIC
     assert len(parse_text(LLAMA4_PYTHONIC, tool_names={"get_weather", "get_time"}).tool_calls) == 2
+
+
+def test_pythonic_call_of_a_tool_not_offered_beside_one_offered_is_malformed() -> None:
+    parsed = parse_text(LLAMA4_PYTHONIC, tool_names={"get_weather"})
+    assert calls(parsed) == [("get_weather", {"location": "Menlo Park, CA"}, "pythonic")]
+    [bad] = parsed.malformed
+    assert (bad.id, bad.name, bad.raw) == (
+        "call_1",
+        "get_time",
+        'get_time(timezone="America/Los_Angeles")',
+    )
+    assert "Your tools are: get_weather." in bad.error
+    assert parsed.text == ""
 
 
 def test_answer_text_streams_before_the_message_ends() -> None:
