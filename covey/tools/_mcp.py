@@ -16,6 +16,7 @@ import mcp
 import mcp_types as types
 from mcp.client.session import ClientRequestContext, IncomingMessage
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.dispatcher import ProgressFnT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .._errors import UsageError
@@ -282,7 +283,7 @@ class MCPToolset:
             return ToolResult(content=text, is_error=True)
         return to_tool_result(result)
 
-    def _progress(self, tool: str, context: RunContext[Any] | None) -> Any:
+    def _progress(self, tool: str, context: RunContext[Any] | None) -> ProgressFnT:
         async def progress(progress: float, total: float | None, message: str | None) -> None:
             update = ProgressUpdate(
                 server=self.name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
@@ -77,36 +78,38 @@ async def test_fifty_connect_close_cycles_leave_nothing_behind(
     assert_nothing_left(fds, tasks, server=http_fixture_server.pid)
 
 
-@pytest.mark.timeout(900)
-async def test_stdio_connect_close_cycles_leave_no_process_behind() -> None:
-    # Each cycle starts a Python process (seconds on a loaded machine), so the budget is
-    # sized from the first cycle rather than fixed.
+async def stdio_cycles(cycle: Callable[[MCPToolset], Awaitable[None]], count: int = 10) -> None:
+    """Open a stdio toolset, run `cycle` on it and close it, `count` times; check nothing is
+    left. Each start is a Python process (seconds on a loaded machine), so the time allowed
+    is sized from a first, measured cycle rather than fixed."""
     started = time.monotonic()
     async with toolset() as warm:
         await warm.list_tools()
-    cycle = time.monotonic() - started
+    measured = time.monotonic() - started
     fds, tasks = open_fds(), task_names()
-    with anyio.fail_after(max(60.0, 10 * cycle * 4)):
-        for _ in range(10):
+    with anyio.fail_after(max(60.0, count * measured * 4)):
+        for _ in range(count):
             async with toolset() as ts:
-                assert (await ts.call_tool("add", {"a": 1, "b": 1})).content == "2"
+                await cycle(ts)
     assert_nothing_left(fds, tasks)
+
+
+@pytest.mark.timeout(900)
+async def test_stdio_connect_close_cycles_leave_no_process_behind() -> None:
+    async def call(ts: MCPToolset) -> None:
+        assert (await ts.call_tool("add", {"a": 1, "b": 1})).content == "2"
+
+    await stdio_cycles(call)
 
 
 @pytest.mark.timeout(900)
 async def test_calls_cancelled_midway_leave_nothing_behind() -> None:
-    started = time.monotonic()
-    async with toolset() as warm:
-        await warm.list_tools()
-    cycle = time.monotonic() - started
-    fds, tasks = open_fds(), task_names()
-    with anyio.fail_after(max(60.0, 10 * cycle * 4)):
-        for _ in range(10):
-            async with toolset() as ts:
-                with anyio.move_on_after(0.2) as scope:
-                    await ts.call_tool("slow", {"seconds": 30})
-                assert scope.cancelled_caught
-    assert_nothing_left(fds, tasks)
+    async def cancelled_call(ts: MCPToolset) -> None:
+        with anyio.move_on_after(0.2) as scope:
+            await ts.call_tool("slow", {"seconds": 30})
+        assert scope.cancelled_caught
+
+    await stdio_cycles(cancelled_call)
 
 
 async def test_a_crashed_server_leaves_no_zombie_or_task_behind() -> None:
