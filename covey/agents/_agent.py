@@ -23,7 +23,7 @@ from ..models import (
     UserMessage,
 )
 from ..store import LongTermMemory
-from ..tools import MCPToolset, RunContext, Tool, ToolEvent, ToolEventSink, Toolset
+from ..tools import RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ._context import ContextBudget, summary_of, with_summary
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._lessons import Lessons, lessons_section
@@ -133,10 +133,6 @@ class Agent(Generic[OutputT]):
         self.model = model
         self.instructions = instructions
         self.tool_sources: list[Tool | Toolset] = as_sources(tools)
-        for source in self.tool_sources:
-            # A server's sampling requests are answered by the first agent's model given it.
-            if isinstance(source, MCPToolset) and source.sampling_model is None:
-                source.sampling_model = model
         self.output_type = output_type
         self.max_turns = max_turns
         self.tool_timeout = tool_timeout
@@ -182,7 +178,10 @@ class Agent(Generic[OutputT]):
         else:
             messages.extend(prompt)
         run_id = uuid.uuid4().hex
-        return messages, RunContext(deps=deps, agent=self.name, run_id=run_id, on_event=sink)
+        context = RunContext(
+            deps=deps, agent=self.name, run_id=run_id, on_event=sink, model=self.model
+        )
+        return messages, context
 
     async def _instructions_for(self, task: str) -> str:
         """The instructions, with the memories and lessons most relevant to the task."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from ..models import ToolDefinition
+from ..models import ModelClient, ToolDefinition
 from ._events import ToolEventSink
 
 __all__ = ["ToolResult", "Tool", "Toolset", "RunContext", "Deps"]
@@ -29,6 +29,9 @@ class RunContext(Generic[Deps]):
     """Free-form values a run carries for its tools."""
     on_event: ToolEventSink | None = None
     """Where a tool reports progress while it runs (the agent's event stream)."""
+    model: ModelClient | None = None
+    """The model of the agent running the tool; it answers an MCP server's sampling
+    requests made during the call (unless the toolset has a `sampling_model`)."""
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

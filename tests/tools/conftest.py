@@ -34,18 +34,54 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"fixture server did not listen on {port} within {timeout}s")
 
 
+class HTTPFixtureServer:
+    """The fixture server over streamable HTTP on one port, which can be killed and restarted."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        process = subprocess.Popen(
+            [sys.executable, FIXTURE_SERVER, "--http", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._process = process
+        wait_for_port(self.port, process)
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return None if self._process is None else self._process.pid
+
+    def kill(self) -> None:
+        """Kill the process (no clean shutdown) and reap it."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 @pytest.fixture
-def http_server() -> Iterator[str]:
-    """The fixture server over streamable HTTP; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, FIXTURE_SERVER, "--http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def http_fixture_server() -> Iterator[HTTPFixtureServer]:
+    """The fixture server over streamable HTTP, started; the test may kill and restart it."""
+    server = HTTPFixtureServer()
+    server.start()
     try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
+
+
+@pytest.fixture
+def http_server(http_fixture_server: HTTPFixtureServer) -> str:
+    """The fixture server over streamable HTTP; its URL."""
+    return http_fixture_server.url

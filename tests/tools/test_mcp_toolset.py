@@ -17,7 +17,7 @@ from covey.tools import (
     ServerLogMessage,
     ToolEvent,
 )
-from tests.tools.conftest import FIXTURE_SERVER
+from tests.tools.conftest import FIXTURE_SERVER, HTTPFixtureServer
 
 
 def stdio_toolset(**options: object) -> MCPToolset:
@@ -142,6 +142,47 @@ async def test_a_vanished_http_server_gives_tool_errors_not_exceptions(http_serv
         after = await toolset.call_tool("add", {"a": 1, "b": 2})
     assert crashed.is_error and "stopped while running tool 'crash'" in crashed.content
     assert after.is_error and "fixture" in after.content
+
+
+async def test_an_http_server_that_dies_and_comes_back_is_reconnected(
+    http_fixture_server: HTTPFixtureServer,
+) -> None:
+    server = http_fixture_server
+    async with MCPToolset.http(server.url, name="fixture") as toolset:
+        before = await toolset.call_tool("add", {"a": 1, "b": 1})
+        await anyio.to_thread.run_sync(server.kill)
+        while_down = await toolset.call_tool("add", {"a": 1, "b": 2})
+        await anyio.to_thread.run_sync(server.start)  # the client keeps running meanwhile
+        back = await toolset.call_tool("add", {"a": 2, "b": 2})
+    assert before.content == "2"
+    assert while_down.is_error and "fixture" in while_down.content
+    assert back.content == "4" and not back.is_error
+
+
+async def test_an_http_server_restarted_between_calls_answers_the_next_call(
+    http_fixture_server: HTTPFixtureServer,
+) -> None:
+    server = http_fixture_server
+    async with MCPToolset.http(server.url, name="fixture") as toolset:
+        await toolset.list_tools()
+        await anyio.to_thread.run_sync(server.kill)
+        await anyio.to_thread.run_sync(server.start)
+        back = await toolset.call_tool("add", {"a": 2, "b": 3})
+    assert back.content == "5" and not back.is_error
+
+
+async def test_a_client_side_failure_is_a_tool_error_and_does_not_restart_the_server() -> None:
+    async def handler(request: ElicitationRequest) -> ElicitationResponse:
+        return ElicitationResponse(action="accept", content={"name": {1, 2}})
+
+    async with stdio_toolset(elicitation=handler) as toolset:
+        failed = await toolset.call_tool("ask_name", {})
+        after = await toolset.call_tool("add", {"a": 1, "b": 2})
+        restarts = toolset.restarts
+    assert failed.is_error
+    assert "ValidationError" in failed.content and "stopped" not in failed.content
+    assert after.content == "3"
+    assert restarts == 0
 
 
 async def test_a_server_that_does_not_start_gives_a_clear_error() -> None:
