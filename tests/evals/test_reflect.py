@@ -22,13 +22,14 @@ SUITE = load_suite(str(RIDDLES))
 
 
 async def _run(
-    suite: Suite, store: Store, run_id: str, reflect: bool, trials: int = 3
+    suite: Suite, store: Store, run_id: str, reflect: bool
 ) -> tuple[RunResults, list[str]]:
-    """Run `suite` on the learner; return the results and the reports lessons were written from."""
+    """Run 3 trials of each case on the learner; return the results and the reports that
+    lessons were written from."""
     async with ScriptedModelServer(policy=learner) as server:
         config = ModelConfig(base_url=server.base_url, model="learner", max_retries=0)
         async with ModelClient(config) as model:
-            options = EvalOptions(trials=trials, concurrency=4, reflect=reflect)
+            options = EvalOptions(trials=3, concurrency=4, reflect=reflect)
             results = await run_eval(
                 suite, model, store=store, run_id=run_id, label="learner", options=options
             )
