@@ -260,12 +260,6 @@ class CompiledGraph(Generic[S]):
         """Run, streaming node starts and ends, state updates and the inner agents' events."""
         return EventStream(lambda emit, _: self.run(state, thread_id=thread_id, emit=emit))
 
-    def stream_resume(
-        self, thread_id: str, answer: Any = None
-    ) -> EventStream[GraphEvent, GraphResult[S]]:
-        """`resume()`, streamed."""
-        return EventStream(lambda emit, _: self.resume(thread_id, answer, emit=emit))
-
     async def _commit(
         self,
         thread: str,

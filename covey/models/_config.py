@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from .._errors import UsageError
@@ -77,7 +77,3 @@ class ModelConfig:
             model=_first(env, "COVEY_MODEL", "OPENAI_MODEL"),
             api_key=_first(env, "COVEY_API_KEY", "OPENAI_API_KEY") or "not-needed",
         )
-
-    def with_model(self, model: str) -> ModelConfig:
-        """A copy that names `model`."""
-        return replace(self, model=model)

@@ -87,11 +87,6 @@ class CheckpointStore:
             .with_for_update()
         )
 
-    @property
-    def prune_policy(self) -> KeepLast | None:
-        """What each commit keeps of its thread, or None to keep everything."""
-        return self._prune
-
     async def commit(
         self,
         thread_id: str,

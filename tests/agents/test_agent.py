@@ -18,7 +18,7 @@ from covey.agents import (
     ToolFinished,
     ToolStarted,
 )
-from covey.testing import Reply, ScriptedModelServer
+from covey.testing import ChatRequest, Reply, ScriptedModelServer
 from covey.tools import RunContext, tool
 
 
@@ -268,13 +268,29 @@ async def test_leaving_a_stream_early_cancels_the_run() -> None:
                         break
 
 
+@pytest.mark.timeout(300)
 async def test_five_hundred_agents_run_concurrently() -> None:
-    def echo_policy(request):  # type: ignore[no-untyped-def]
+    runs = 500
+    in_flight, peak = 0, 0
+    all_in = anyio.Event()
+
+    async def barrier(request: ChatRequest) -> Reply:
+        # Hold every request until all the runs have one in flight; runs that were queued
+        # or serialised would never get there, and the peak would show it.
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == runs:
+            all_in.set()
+        with anyio.move_on_after(90):  # 500 arrive in ~20 s on a loaded 2-core machine
+            await all_in.wait()
+        all_in.set()  # after a timeout, let the rest through so the assertion can report
+        in_flight -= 1
         return Reply(text=f"echo {request.last_user_text}")
 
     outputs: dict[int, str] = {}
     async with (
-        ScriptedModelServer(policy=echo_policy) as server,
+        ScriptedModelServer(policy=barrier) as server,
         ModelClient(config(server.base_url)) as model,
     ):
         agent = Agent("echo", model)
@@ -283,6 +299,7 @@ async def test_five_hundred_agents_run_concurrently() -> None:
             outputs[i] = (await agent.run(f"n{i}")).output
 
         async with anyio.create_task_group() as group:
-            for i in range(500):
+            for i in range(runs):
                 group.start_soon(one, i)
-    assert outputs == {i: f"echo n{i}" for i in range(500)}
+    assert peak == runs
+    assert outputs == {i: f"echo n{i}" for i in range(runs)}

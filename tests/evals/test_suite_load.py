@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -15,9 +16,10 @@ from covey.evals._results import ScoreResult
 from covey.evals._suite_load import parse_suite, schema_text
 from covey.evals._trial import TrialContext
 
-from .test_runner import MINI
+from .policies import MINI, RIDDLES
 
-PUBLISHED = Path(__file__).parents[2] / "covey" / "evals" / "suite.schema.json"
+ROOT = Path(__file__).parents[2]
+PUBLISHED = ROOT / "covey" / "evals" / "suite.schema.json"
 
 
 def test_the_published_schema_is_the_one_the_code_validates_with() -> None:
@@ -27,11 +29,33 @@ def test_the_published_schema_is_the_one_the_code_validates_with() -> None:
     )
 
 
-def test_every_suite_file_in_the_repository_validates_against_the_schema() -> None:
-    schema = suite_schema()
-    for path in [MINI, Path(__file__).parents[2] / "covey" / "evals" / "suites" / "builtin.yaml"]:
-        if path.exists():
-            jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+def _repository_suites() -> list[tuple[str, str]]:
+    """Every YAML suite in the repository, by name: the files, and the README's examples."""
+    files = [
+        (path.relative_to(ROOT).as_posix(), path.read_text())
+        for folder in ("covey", "tests", "examples", "benchmarks")
+        for pattern in ("*.yaml", "*.yml")
+        for path in sorted((ROOT / folder).rglob(pattern))
+    ]
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    examples = [(f"README.md, yaml block {i}", b) for i, b in enumerate(blocks) if "cases:" in b]
+    return files + examples
+
+
+SUITES = _repository_suites()
+
+
+def test_the_suites_of_the_repository_are_all_found() -> None:
+    names = {name for name, _ in SUITES}
+    shipped = {"covey/evals/suites/builtin.yaml", MINI.relative_to(ROOT).as_posix()}
+    assert shipped | {RIDDLES.relative_to(ROOT).as_posix()} <= names
+    assert any(name.startswith("README.md") for name in names)
+
+
+@pytest.mark.parametrize(("name", "text"), SUITES, ids=[name for name, _ in SUITES])
+def test_every_yaml_suite_in_the_repository_is_valid(name: str, text: str) -> None:
+    jsonschema.validate(yaml.safe_load(text), suite_schema())
+    assert parse_suite(text, name).cases
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,9 @@ def test_huge_results_are_refused_quickly(expression: str) -> None:
     started = time.perf_counter()
     with pytest.raises(CalcError, match="digits"):
         evaluate(expression, exact=expression.startswith("(1/3)"))
-    assert time.perf_counter() - started < 0.5
+    # Refused before computing: a refusal takes well under a millisecond, while computing
+    # 9**9**7 alone takes seconds (9**9**9, hours), so 5 s holds on any loaded machine.
+    assert time.perf_counter() - started < 5
 
 
 async def test_tool_result_is_structured_and_errors_explain() -> None:

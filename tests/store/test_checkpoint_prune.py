@@ -108,13 +108,16 @@ async def test_a_policy_prunes_a_thread_grown_without_one(store: Store) -> None:
 async def test_newer_than_also_keeps_recent_checkpoints(store: Store) -> None:
     writer = CheckpointStore(store, snapshot_every=5)
     await grow(writer, "t", 10)
-    await anyio.sleep(0.3)  # an age gap between steps 0-9 and steps 10-14
+    await anyio.sleep(2)  # an age gap between steps 0-9 and steps 10-14
     for step in range(10, 15):
         await writer.commit("t", step=step, delta=[op("count", "add", 1)], next_nodes=[])
     at = {h.step: h.created_at.timestamp() for h in await writer.history("t")}
-    age = timedelta(seconds=time.time() - (at[9] + at[10]) / 2)
+    # Just younger than step 9. By the next commit step 9 is a little older still, and the
+    # cutoff stays before step 10 unless that commit comes 2 seconds later.
+    age = timedelta(seconds=time.time() - at[9] - 0.001)
 
-    recent = CheckpointStore(store, snapshot_every=5, prune=KeepLast(3, newer_than=age))
+    # By count alone only step 15 would stay; by age steps 10-14 do too.
+    recent = CheckpointStore(store, snapshot_every=5, prune=KeepLast(1, newer_than=age))
     await recent.commit("t", step=15, delta=[op("count", "add", 1)], next_nodes=[])
     assert [h.step for h in await recent.history("t")] == list(range(15, 9, -1))
     saved = await recent.get((await recent.history("t"))[-1].id)
