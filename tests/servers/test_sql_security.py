@@ -45,6 +45,8 @@ def sqlite_attacks(folder: Path) -> list[str]:
         "REINDEX",
         "ANALYZE",
         "SELECT load_extension('/tmp/nothing')",
+        "UPDATE sqlite_master SET sql = '' WHERE name = 'birds'",
+        "PRAGMA writable_schema = ON",
     ]
 
 
