@@ -98,7 +98,7 @@ async def test_sqlite_crash_query_and_size_bombs_then_a_valid_call(
     tmp_path: Path, errlog: IO[str]
 ) -> None:
     url = make_library(tmp_path)
-    args = ["--db", url, "--max-rows", "100000", "--max-bytes", "200000", "--timeout", "120"]
+    args = ["--db", url, "--max-rows", "100000", "--max-bytes", "200000", "--timeout", "30"]
     async with stdio_client_for(MODULE, *args, errlog=errlog) as client:
         for query in CRASH:
             await client.call_tool("read_query", {"query": query})
