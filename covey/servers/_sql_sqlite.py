@@ -35,8 +35,9 @@ FUNCTIONS = frozenset(
     last_insert_rowid length like likelihood likely lower ltrim max min nullif octet_length
     printf quote random randomblob replace round rtrim sign soundex sqlite_compileoption_get
     sqlite_compileoption_used sqlite_source_id sqlite_version substr substring subtype
-    total_changes trim typeof unhex unicode unlikely upper zeroblob
-    avg count group_concat string_agg sum total
+    total_changes trim typeof unhex unicode unistr unistr_quote unlikely upper zeroblob
+    avg count group_concat string_agg sum total median percentile percentile_cont
+    percentile_disc
     row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value
     nth_value
     date time datetime julianday unixepoch strftime timediff current_date current_time
