@@ -23,13 +23,17 @@ async def damage(store: Store, thread: str, step: int, **values: Any) -> None:
             await conn.execute(sa.delete(checkpoints).where(where))
 
 
+async def latest_error(saved: CheckpointStore, thread: str) -> str:
+    with pytest.raises(StoreError) as caught:
+        await saved.latest(thread)
+    return str(caught.value)
+
+
 async def test_garbage_in_a_delta_names_the_step_and_the_last_good_one(store: Store) -> None:
     saved = CheckpointStore(store)
     ids = await grow(saved, "t", 6)
     await damage(store, "t", 4, delta="not json at all")
-    with pytest.raises(StoreError) as caught:
-        await saved.latest("t")
-    message = str(caught.value)
+    message = await latest_error(saved, "t")
     assert f"Checkpoint {ids[4]!r} of thread 't', step 4, is corrupt" in message
     assert "expected ident" in message  # what the decoder said
     assert f"fork from the last good step, 3: CheckpointStore.fork({ids[3]!r}" in message
@@ -45,9 +49,7 @@ async def test_garbage_in_a_snapshot_says_so(store: Store) -> None:
     saved = CheckpointStore(store, snapshot_every=3)  # snapshots at steps 0, 3 and 6
     ids = await grow(saved, "t", 8)
     await damage(store, "t", 6, snapshot='{"messages": [')
-    with pytest.raises(StoreError) as caught:
-        await saved.latest("t")
-    message = str(caught.value)
+    message = await latest_error(saved, "t")
     assert f"Checkpoint {ids[6]!r} of thread 't', step 6, is corrupt" in message
     assert "its snapshot cannot be read" in message
     assert "fork from a step before 6 (history('t') lists them)" in message
@@ -80,9 +82,7 @@ async def test_a_head_pointing_to_a_missing_checkpoint_is_corrupt_not_absent(
     saved = CheckpointStore(store)
     ids = await grow(saved, "t", 5)
     await damage(store, "t", 4)
-    with pytest.raises(StoreError) as caught:
-        await saved.latest("t")
-    message = str(caught.value)
+    message = await latest_error(saved, "t")
     assert f"Thread 't' is corrupt: its latest checkpoint {ids[4]!r} (step 4) is missing" in message
     assert f"fork from the last step it has, 3: CheckpointStore.fork({ids[3]!r}" in message
     assert "start it with run()" not in message
