@@ -6,6 +6,7 @@ import difflib
 import fnmatch
 import os
 import stat
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +19,14 @@ __all__ = [
     "Entry",
     "Limits",
     "apply_edits",
+    "creatable",
     "format_size",
     "iso_time",
     "list_entries",
     "read_bytes",
     "read_lines",
     "search",
+    "shown",
     "tree",
 ]
 
@@ -33,6 +36,39 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 MAX_DEPTH = 64
 """Deepest a tree or search descends (it recurses once per level)."""
+
+
+_UNSHOWABLE = frozenset({"Cc", "Zl", "Zp"})
+"""Unicode categories of control characters and line breaks."""
+
+
+def _unshowable(char: str) -> bool:
+    return unicodedata.category(char) in _UNSHOWABLE
+
+
+def shown(name: str) -> str:
+    r"""`name` with control characters and line breaks escaped (`\n`, `\x1b`, `\u2028`).
+
+    A listing shows one entry a line: a name holding a line break must not read as two.
+    """
+    if name.isprintable():
+        return name
+    return "".join(repr(char)[1:-1] if _unshowable(char) else char for char in name)
+
+
+def creatable(target: Target) -> Target:
+    """`target`, if every name in it can be listed as it is; refused otherwise.
+
+    Raises:
+        PathDenied: a name holds a control character or a line break.
+    """
+    for part in target.parts:
+        if any(_unshowable(char) for char in part):
+            raise PathDenied(
+                f"The name '{shown(part)}' contains a control character or line break, which "
+                "would make listings ambiguous: pick a name without them."
+            )
+    return target
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -251,7 +287,7 @@ def search(
         for relative, entry in _walk(fd, "", exclude, _Budget(limit)):
             subject = relative if "/" in matcher else entry.name
             if fnmatch.fnmatchcase(subject, matcher) or fnmatch.fnmatchcase(relative, pattern):
-                found.append(os.path.join(target.shown, relative))
+                found.append(shown(os.path.join(target.shown, relative)))
     return found
 
 

@@ -7,6 +7,7 @@ tables and images as markdown; drops scripts, styles, navigation and other page 
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -29,6 +30,8 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _INLINE = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "~~"}
+_CHUNK = 32_768
+"""Characters parsed between deadline checks."""
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -190,10 +193,25 @@ class _Converter(HTMLParser):
             self.line()
 
 
-def html_to_markdown(html: str, base_url: str | None = None) -> str:
-    """Markdown for an HTML document; relative links are resolved against `base_url`."""
+def html_to_markdown(
+    html: str, base_url: str | None = None, *, deadline: float | None = None
+) -> str:
+    """Markdown for an HTML document; relative links are resolved against `base_url`.
+
+    Args:
+        html: The document.
+        base_url: What relative links are relative to.
+        deadline: A `time.monotonic()` value; the conversion stops once it is past.
+
+    Raises:
+        TimeoutError: the deadline passed before the conversion was done.
+    """
     converter = _Converter(base_url)
-    converter.feed(html)
+    # Fed in pieces, so a page of countless small tags is cut off at the deadline.
+    for start in range(0, len(html), _CHUNK):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("converting the page took too long")
+        converter.feed(html[start : start + _CHUNK])
     converter.close()
     text = "".join(converter.out)
     lines = [line.rstrip() for line in text.splitlines()]

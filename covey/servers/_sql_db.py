@@ -2,14 +2,18 @@
 
 Read-only is the database's job, never a guess from the SQL text. SQLite reads go through a
 connection opened with `mode=ro`, `PRAGMA query_only`, and an authorizer that lets compiled
-statements only read (no ATTACH, no writing pragmas); PostgreSQL reads run in a `READ ONLY`
-transaction on a session whose default is read-only. Every read is rolled back.
+statements only read and call only known functions (see `_sql_sqlite`); PostgreSQL reads run
+in a `READ ONLY` transaction on a session whose default is read-only. Every read is rolled
+back.
+
+A result is bounded in rows and in bytes: rows are fetched a few at a time, each long value
+is cut, and the query stops as soon as the rows so far fill the byte budget.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,90 +25,21 @@ from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["Database", "Outcome", "explain", "jsonable"]
+from ._sql_sqlite import DENIED, Mode, sqlite_engine
 
-Mode = Literal["read", "write"]
+__all__ = ["MAX_TEXT", "Database", "FunctionDenied", "Outcome", "explain"]
 
-_READ_ACTIONS = frozenset(
-    {
-        sqlite3.SQLITE_SELECT,
-        sqlite3.SQLITE_READ,
-        sqlite3.SQLITE_FUNCTION,
-        sqlite3.SQLITE_TRANSACTION,
-        getattr(sqlite3, "SQLITE_RECURSIVE", 33),
-    }
-)
-_INTROSPECTION_PRAGMAS = frozenset(
-    {
-        "table_info",
-        "table_xinfo",
-        "index_list",
-        "index_info",
-        "index_xinfo",
-        "foreign_key_list",
-        "table_list",
-    }
-)
-_NEVER = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH})
 _MAX_MESSAGE = 500
 """Characters of a database error message passed on."""
-_MAX_BYTES = 4096
+_MAX_BLOB = 4096
 """Bytes of a binary value shown; the rest is cut, saying how long it was."""
-_PROGRESS_STEPS = 1000
-"""SQLite virtual machine steps between deadline checks."""
-
-
-def _read_authorizer(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
-    if action in _READ_ACTIONS:
-        return sqlite3.SQLITE_OK
-    # A pragma with no argument reads a setting; with one, only introspection is a read.
-    if action == sqlite3.SQLITE_PRAGMA and (arg2 is None or arg1 in _INTROSPECTION_PRAGMAS):
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
-
-
-def _write_authorizer(action: int, *_: object) -> int:
-    # Writes go to this database only, never to another file attached for the purpose.
-    return sqlite3.SQLITE_DENY if action in _NEVER else sqlite3.SQLITE_OK
-
-
-def _on_sqlite_connect(mode: Mode) -> Callable[[Any, Any], None]:
-    authorizer = _read_authorizer if mode == "read" else _write_authorizer
-
-    def connect(dbapi_connection: Any, record: Any) -> None:
-        info: dict[str, float] = record.info
-
-        def expired() -> int:
-            return int(time.monotonic() > info.get("deadline", math.inf))
-
-        if mode == "read":
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only = ON")
-            cursor.close()
-
-        async def lock_down(raw: Any) -> None:
-            await raw.set_authorizer(authorizer)
-            await raw.set_progress_handler(expired, _PROGRESS_STEPS)
-
-        dbapi_connection.run_async(lock_down)
-
-    return connect
-
-
-def _sqlite_engine(path: Path, mode: Mode, timeout: float) -> AsyncEngine:
-    url = sa.URL.create(
-        "sqlite+aiosqlite",
-        database=path.as_uri(),
-        query={"mode": "ro" if mode == "read" else "rw", "uri": "true"},
-    )
-    engine = create_async_engine(
-        url, connect_args={"isolation_level": None, "timeout": min(timeout, 5.0)}
-    )
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect(mode))
-    return engine
+MAX_TEXT = 16_384
+"""Bytes (UTF-8) of a text value shown; the rest is cut, saying how long it was."""
+_ROW_BUFFER = 16
+"""Rows fetched from the database at a time, so a result past the byte budget stops early."""
 
 
 def _postgres_engine(url: sa.URL, mode: Mode, timeout: float, schema: str | None) -> AsyncEngine:
@@ -125,8 +60,28 @@ class Outcome:
 
     columns: list[str]
     rows: list[dict[str, Any]]
-    truncated: bool
-    rows_affected: int | None
+    stopped: Literal["rows", "bytes"] | None = None
+    """Why rows were left out: the row limit or the byte budget; None when none were."""
+    values_cut: int = 0
+    """Values longer than the per-value limit, cut."""
+    rows_affected: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Rows were left out or values cut."""
+        return self.stopped is not None or self.values_cut > 0
+
+
+class FunctionDenied(Exception):
+    """SQLite's authorizer refused a SQL function the query calls."""
+
+    def __init__(self, name: str) -> None:
+        """Name the refused function."""
+        super().__init__(
+            f"not authorized to call {name}(): the server allows SQLite's core, aggregate, "
+            "window, date, math, JSON and full-text search functions, and none that reach "
+            "memory, files or extensions"
+        )
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -138,29 +93,51 @@ def _unique(names: list[str]) -> list[str]:
     return unique
 
 
-def jsonable(value: Any) -> Any:
-    r"""A database value as JSON: bytes as `\x` + hex, decimals, UUIDs and odd floats as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)  # pyright: ignore[reportUnknownArgumentType]
-        if len(data) > _MAX_BYTES:
-            return f"\\x{data[:_MAX_BYTES].hex()}...(truncated, {len(data)} bytes)"
-        return "\\x" + data.hex()
-    if isinstance(value, datetime | date | clock):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    if isinstance(value, Mapping):
-        items: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {str(k): jsonable(v) for k, v in items.items()}
-    return str(value)
+def _cut_text(text: str) -> str | None:
+    """`text` cut to `MAX_TEXT` bytes of UTF-8 with a note, or None when it fits."""
+    if len(text) * 4 <= MAX_TEXT:  # no character takes more than 4 bytes
+        return None
+    data = text.encode("utf-8", errors="surrogatepass")
+    if len(data) <= MAX_TEXT:
+        return None
+    kept = data[:MAX_TEXT].decode("utf-8", errors="ignore")
+    return f"{kept}...(truncated, {len(data)} bytes)"
+
+
+@dataclass(kw_only=True, slots=True)
+class _Values:
+    """Turns database values into JSON, cutting long ones and counting the cuts."""
+
+    cut: int = 0
+
+    def json(self, value: Any) -> Any:
+        r"""`value` as JSON: bytes as `\x` + hex, decimals, UUIDs and odd floats as text."""
+        if value is None or isinstance(value, bool | int):
+            return value
+        if isinstance(value, str):
+            shown = _cut_text(value)
+            self.cut += shown is not None
+            return value if shown is None else shown
+        if isinstance(value, float):
+            return value if math.isfinite(value) else str(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)  # pyright: ignore[reportUnknownArgumentType]
+            if len(data) > _MAX_BLOB:
+                self.cut += 1
+                return f"\\x{data[:_MAX_BLOB].hex()}...(truncated, {len(data)} bytes)"
+            return "\\x" + data.hex()
+        if isinstance(value, datetime | date | clock):
+            return value.isoformat()
+        if isinstance(value, timedelta):
+            return value.total_seconds()
+        if isinstance(value, Decimal | UUID):
+            return str(value)
+        if isinstance(value, list | tuple):
+            return [self.json(item) for item in value]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        if isinstance(value, Mapping):
+            items: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+            return {str(k): self.json(v) for k, v in items.items()}
+        return self.json(str(value))
 
 
 def _message(error: BaseException) -> str:
@@ -195,6 +172,8 @@ def _hint(message: str, mode: str, timeout: float) -> str:
 
 def explain(error: BaseException, mode: str, timeout: float) -> str:
     """The database's message for `error` and what the caller can do about it."""
+    if isinstance(error, FunctionDenied):
+        return f"{error}. Rewrite the query without it."
     message = _message(error) or type(error).__name__
     return f"{message}. {_hint(message, mode, timeout)}"
 
@@ -208,17 +187,19 @@ class Database:
         *,
         write: bool,
         max_rows: int,
+        max_bytes: int,
         timeout: float,
         schema: str | None = None,
     ) -> None:
         """Engines for `url`, already resolved to its async driver; nothing connects yet."""
         self.dialect = url.get_backend_name()
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.timeout = timeout
         if self.dialect == "sqlite":
             path = Path(url.database or "").expanduser().resolve()
-            self.reader = _sqlite_engine(path, "read", timeout)
-            self.writer = _sqlite_engine(path, "write", timeout) if write else None
+            self.reader = sqlite_engine(path, "read", timeout)
+            self.writer = sqlite_engine(path, "write", timeout) if write else None
         else:
             self.reader = _postgres_engine(url, "read", timeout, schema)
             self.writer = _postgres_engine(url, "write", timeout, schema) if write else None
@@ -255,8 +236,16 @@ class Database:
         self._begin(conn, mode)
         committed = False
         try:
-            options = {"stream_results": True} if mode == "read" else {}
-            result = conn.execution_options(**options).exec_driver_sql(sql)
+            # asyncpg counts the rows a write changed only when it is not streamed.
+            stream = mode == "read" or self.dialect == "sqlite"
+            options = {"stream_results": stream, "max_row_buffer": _ROW_BUFFER}
+            try:
+                result = conn.execution_options(**options).exec_driver_sql(sql)
+            except sa_exc.DBAPIError as exc:
+                denied = conn.connection.info.pop(DENIED, None)
+                if denied is not None:
+                    raise FunctionDenied(denied) from exc
+                raise
             outcome = self._collect(result, mode)
             if mode == "write":
                 self._end(conn, commit=True)
@@ -269,16 +258,30 @@ class Database:
     def _collect(self, result: sa.CursorResult[Any], mode: Mode) -> Outcome:
         affected = result.rowcount if mode == "write" and result.rowcount >= 0 else None
         if not result.returns_rows:
-            return Outcome(columns=[], rows=[], truncated=False, rows_affected=affected)
+            return Outcome(columns=[], rows=[], rows_affected=affected)
         columns = _unique([str(key) for key in result.keys()])
-        fetched = result.fetchmany(self.max_rows + 1)
-        result.close()
-        rows = [
-            {name: jsonable(value) for name, value in zip(columns, row, strict=True)}
-            for row in fetched[: self.max_rows]
-        ]
-        truncated = len(fetched) > self.max_rows
-        return Outcome(columns=columns, rows=rows, truncated=truncated, rows_affected=affected)
+        values = _Values()
+        rows: list[dict[str, Any]] = []
+        stopped: Literal["rows", "bytes"] | None = None
+        spent = 0
+        for fetched in result:
+            if len(rows) == self.max_rows:
+                stopped = "rows"
+                break
+            row = {name: values.json(value) for name, value in zip(columns, fetched, strict=True)}
+            spent += len(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            if spent > self.max_bytes:
+                stopped = "bytes"
+                break
+            rows.append(row)
+        result.close()  # the rest is never computed (SQLite) or sent (PostgreSQL)
+        return Outcome(
+            columns=columns,
+            rows=rows,
+            stopped=stopped,
+            values_cut=values.cut,
+            rows_affected=affected,
+        )
 
     async def query(self, sql: str, mode: Mode) -> Outcome:
         """Run one statement: reads rolled back on the reader, writes committed on the writer.

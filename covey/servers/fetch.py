@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import functools
+import time
 from email.message import Message
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from pydantic import Field
 
 from ._common import (
@@ -72,8 +76,13 @@ def _looks_like_html(text: str) -> bool:
     return start.startswith(("<!doctype html", "<html")) or "<html" in start
 
 
-def page_text(fetched: Fetched, *, raw: bool) -> str:
-    """The fetched body as text: HTML as markdown unless `raw`; binary types refused."""
+def page_text(fetched: Fetched, *, raw: bool, deadline: float | None = None) -> str:
+    """The fetched body as text: HTML as markdown unless `raw`; binary types refused.
+
+    Raises:
+        ToolError: the body is not text.
+        TimeoutError: converting HTML went past `deadline` (a `time.monotonic()` value).
+    """
     media, charset = _media_type(fetched.content_type)
     is_text = media.startswith("text/") or media in _TEXT or media.endswith(("+json", "+xml"))
     if media and not is_text and media not in _HTML:
@@ -96,7 +105,7 @@ def page_text(fetched: Fetched, *, raw: bool) -> str:
     if raw:
         return text
     if media in _HTML or (not media and _looks_like_html(text)):
-        return html_to_markdown(text, base_url=fetched.url)
+        return html_to_markdown(text, base_url=fetched.url, deadline=deadline)
     return text
 
 
@@ -147,14 +156,30 @@ class FetchTools:
         ] = False,
     ) -> TextResult:
         """Fetch a URL and return its content, HTML converted to markdown."""
+        deadline = time.monotonic() + self.fetcher.timeout
         fetched = await self.fetcher.fetch(url)
-        text = page_slice(page_text(fetched, raw=raw), start_index, max_length)
+        text = page_slice(await self._convert(fetched, raw, deadline), start_index, max_length)
         if fetched.truncated:
             text += (
                 f"\n\n[The page is larger than this server's download limit of "
                 f"{self.fetcher.max_bytes} bytes; only that much of it was read.]"
             )
         return text_result(f"Contents of {fetched.url}:\n{text}")
+
+    async def _convert(self, fetched: Fetched, raw: bool, deadline: float) -> str:
+        """The page as text, converted in a worker thread within the fetch's time limit."""
+        convert = functools.partial(page_text, fetched, raw=raw, deadline=deadline)
+        try:
+            with anyio.fail_after(max(deadline - time.monotonic(), 0)):
+                # The event loop serves other calls meanwhile; the converter checks the
+                # deadline too, so an abandoned thread stops soon after.
+                return await anyio.to_thread.run_sync(convert, abandon_on_cancel=True)
+        except TimeoutError:
+            raise ToolError(
+                f"Converting {fetched.url} to text took longer than {self.fetcher.timeout:g} s "
+                "(the server's --timeout, download included); fetch it with raw=true to get "
+                "the page as is, or try a smaller page."
+            ) from None
 
 
 def build_server(

@@ -43,11 +43,13 @@ from ._fileops import (
     Edit,
     Limits,
     apply_edits,
+    creatable,
     format_size,
     list_entries,
     read_bytes,
     read_lines,
     search,
+    shown,
     tree,
 )
 from ._files_schema import (
@@ -144,7 +146,7 @@ class FilesTools:
         data = _encode(content, "content")
         self._check_write_size(len(data))
         with reported(path):
-            replaced = self.roots.write_atomic(self.roots.check(path), data)
+            replaced = self.roots.write_atomic(creatable(self.roots.check(path)), data)
         verb = "overwrote" if replaced else "created"
         return text_result(f"Successfully {verb} {path} ({format_size(len(data))}).")
 
@@ -178,7 +180,7 @@ class FilesTools:
         Only works within allowed directories.
         """
         with reported(path):
-            target = self.roots.check(path)
+            target = creatable(self.roots.check(path))
             with self.roots.open_dir(target.root, target.parts, create=True):
                 pass
         return text_result(f"Successfully created directory {path}")
@@ -192,7 +194,7 @@ class FilesTools:
             entries, more = list_entries(
                 self.roots, self.roots.check(path), self.limits.max_entries
             )
-        lines = [f"[{_MARK[e.kind]}] {e.name}" for e in entries]
+        lines = [f"[{_MARK[e.kind]}] {shown(e.name)}" for e in entries]
         if more:
             lines.append(f"... (stopped after {self.limits.max_entries} entries)")
         return text_result("\n".join(lines) if lines else "(empty directory)")
@@ -215,7 +217,8 @@ class FilesTools:
         if sortBy == "size":
             entries.sort(key=lambda e: (-e.size if e.kind == "file" else 0, e.name))
         lines = [
-            f"[{_MARK[e.kind]}] {e.name:<30} {format_size(e.size) if e.kind == 'file' else ''}"
+            f"[{_MARK[e.kind]}] {shown(e.name):<30} "
+            f"{format_size(e.size) if e.kind == 'file' else ''}"
             for e in entries
         ]
         files = [e for e in entries if e.kind == "file"]
@@ -249,7 +252,7 @@ class FilesTools:
             self.roots.check(source)  # what the name leads to must be inside, too
             origin = self.roots.check(source, follow_last=False)
         with reported(destination):
-            target = self.roots.check(destination, follow_last=False)
+            target = creatable(self.roots.check(destination, follow_last=False))
             self.roots.move(origin, target)
         return text_result(f"Successfully moved {source} to {destination}")
 

@@ -6,7 +6,8 @@ server is read-only unless started with `--write`, and the database enforces it:
 through a read-only connection (SQLite) or a read-only transaction (PostgreSQL) and are
 always rolled back, so a write dressed as a read fails even with `--write`.
 
-    python -m covey.servers.sql --db URL [--write] [--max-rows N] [--timeout SECONDS]
+    python -m covey.servers.sql --db URL [--write] [--max-rows N] [--max-bytes N]
+                                [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ from ._common import (
     run_main,
     structured_result,
 )
-from ._sql_db import Database, Outcome, explain
+from ._sql_db import MAX_TEXT, Database, Outcome, explain
 
 __all__ = ["ColumnInfo", "QueryResult", "TableInfo", "TablesResult", "build_server", "main"]
 
 
 class QueryResult(TypedDict):
-    """The rows a statement returned, at most `--max-rows` of them."""
+    """The rows a statement returned: at most `--max-rows` of them, `--max-bytes` in all."""
 
     columns: list[str]
     rows: list[dict[str, Any]]
@@ -50,7 +51,7 @@ class QueryResult(TypedDict):
     row_count: int
     """Rows in `rows`."""
     truncated: bool
-    """True when the statement returned more rows than `--max-rows` and the rest were cut."""
+    """True when rows were left out (past `--max-rows` or `--max-bytes`) or long values cut."""
     rows_affected: int | None
     """Rows a write changed, when the database says; None for reads."""
 
@@ -78,6 +79,10 @@ class TableInfo(TypedDict):
     table_name: str
     columns: list[ColumnInfo]
 
+
+DEFAULT_MAX_BYTES = 1_000_000
+"""Bytes of rows (as JSON) in one result, by default."""
+_MIN_BYTES = 1000
 
 Query = Annotated[
     str, Field(min_length=1, max_length=100_000, description="One SQL statement to run.")
@@ -109,12 +114,28 @@ class SQLTools:
             rows_affected=outcome.rows_affected,
         )
         text = json.dumps(data, ensure_ascii=False, indent=1)
-        if outcome.truncated:
-            text += (
-                f"\n(Only the first {self.db.max_rows} rows are shown: add LIMIT/OFFSET or a "
+        return structured_result("\n".join([text, *self._notes(outcome)]), data)
+
+    def _notes(self, outcome: Outcome) -> list[str]:
+        notes: list[str] = []
+        if outcome.stopped == "rows":
+            notes.append(
+                f"(Only the first {self.db.max_rows} rows are shown: add LIMIT/OFFSET or a "
                 "narrower WHERE to see others.)"
             )
-        return structured_result(text, data)
+        elif outcome.stopped == "bytes":
+            notes.append(
+                f"(The query was stopped after {len(outcome.rows)} rows: they fill this "
+                f"server's limit of {self.db.max_bytes} bytes per result (--max-bytes). Select "
+                "fewer or shorter columns, or add LIMIT/OFFSET to see the rest.)"
+            )
+        if outcome.values_cut:
+            notes.append(
+                f"({outcome.values_cut} values were longer than {MAX_TEXT} bytes (text) or 4096 "
+                "bytes (binary) and were cut: read them in parts with substr(column, start, "
+                "length).)"
+            )
+        return notes
 
     async def read_query(self, query: Query) -> Annotated[CallToolResult, QueryResult]:
         """Run a SELECT (or any statement that only reads) and return its rows."""
@@ -184,12 +205,20 @@ class SQLTools:
 
 
 def _database(
-    db: str | None, *, write: bool, max_rows: int, timeout: float, schema: str | None
+    db: str | None,
+    *,
+    write: bool,
+    max_rows: int,
+    max_bytes: int,
+    timeout: float,
+    schema: str | None,
 ) -> Database:
     if not db:
         raise SetupError("--db is required: e.g. --db sqlite:///data.db or --db postgresql://...")
     if max_rows < 1 or timeout <= 0:
         raise SetupError("--max-rows must be at least 1 and --timeout positive seconds")
+    if max_bytes < _MIN_BYTES:
+        raise SetupError(f"--max-bytes {max_bytes}: give at least {_MIN_BYTES} bytes")
     try:
         url = resolve_url(db)
     except CoveyError as exc:
@@ -209,7 +238,9 @@ def _database(
             if not path.parent.is_dir():
                 raise SetupError(f"--db: the folder {path.parent} does not exist; create it")
             _create_sqlite(path)
-    return Database(url, write=write, max_rows=max_rows, timeout=timeout, schema=schema)
+    return Database(
+        url, write=write, max_rows=max_rows, max_bytes=max_bytes, timeout=timeout, schema=schema
+    )
 
 
 def _create_sqlite(path: Path) -> None:
@@ -222,8 +253,9 @@ def _create_sqlite(path: Path) -> None:
 
 _DESCRIPTIONS = {
     "read_query": "Run one SQL statement that only reads (SELECT, WITH ... SELECT, EXPLAIN) "
-    "and return its rows as objects. At most {max_rows} rows come back ('truncated' says "
-    "when more existed); the database refuses anything that would change data.",
+    "and return its rows as objects. At most {max_rows} rows and {max_bytes} bytes come back, "
+    "long values cut ('truncated' says when anything was left out); the database refuses "
+    "anything that would change data.",
     "write_query": "Run one SQL statement that changes the database (INSERT, UPDATE, DELETE, "
     "CREATE, ALTER, DROP) and commit it; RETURNING rows come back. {write_note}",
     "list_tables": "List the names of the tables and views in the database.",
@@ -237,6 +269,7 @@ def build_server(
     *,
     write: bool = False,
     max_rows: int = 500,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = 30.0,
     schema: str | None = None,
 ) -> BundledServer:
@@ -246,7 +279,9 @@ def build_server(
         SetupError: no URL, a bad or unsupported URL, a missing SQLite file (read-only), or
             bad limits.
     """
-    database = _database(db, write=write, max_rows=max_rows, timeout=timeout, schema=schema)
+    database = _database(
+        db, write=write, max_rows=max_rows, max_bytes=max_bytes, timeout=timeout, schema=schema
+    )
     tools = SQLTools(database)
     access = "read-write" if write else "read-only (write_query is disabled)"
     server = BundledServer(
@@ -259,7 +294,9 @@ def build_server(
         reads = name != "write_query"
         server.add_tool(
             getattr(tools, name),
-            description=template.format(max_rows=max_rows, write_note=write_note).strip(),
+            description=template.format(
+                max_rows=max_rows, max_bytes=max_bytes, write_note=write_note
+            ).strip(),
             annotations=hints(read_only=reads, destructive=not reads),
         )
     server.add_cleanup(database.close)
@@ -284,6 +321,13 @@ def _parser() -> argparse.ArgumentParser:
         "--max-rows", type=int, default=500, metavar="N", help="rows per result (default 500)"
     )
     parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help=f"bytes of rows per result; the query stops there (default {DEFAULT_MAX_BYTES})",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=30.0,
@@ -304,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             args.db,
             write=args.write,
             max_rows=args.max_rows,
+            max_bytes=args.max_bytes,
             timeout=args.timeout,
             schema=args.schema,
         ),

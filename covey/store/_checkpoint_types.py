@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import UsageError
+from ._errors import CheckpointNotFound, StoreError
 from ._ops import fold, loads
-from ._tables import checkpoints
+from ._tables import checkpoints, threads
 
 __all__ = [
     "Checkpoint",
     "CheckpointInfo",
     "KeepLast",
     "Row",
+    "check_missing_head",
+    "corrupt",
     "info_of",
     "keep_from",
+    "not_found",
     "prune_probe",
     "replay",
     "replay_rows",
@@ -170,24 +175,85 @@ def keep_from(policy: KeepLast, probe: Row, new_base: int) -> int | None:
     return keep if int(probe.first) < keep else None
 
 
-def info_of(row: Row) -> CheckpointInfo:
-    return CheckpointInfo(
-        id=row.id,
-        thread_id=row.thread_id,
-        step=int(row.step),
-        next_nodes=loads(row.next_nodes),
-        interrupt=loads(row.interrupt) if row.interrupt is not None else None,
-        metadata=loads(row.meta),
-        parent=row.parent_id,
-        created_at=datetime.fromtimestamp(row.created_at, UTC),
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, StoreError)
+"""What decoding or replaying a damaged row raises."""
+_SHOWN_DETAIL = 200
+
+
+def corrupt(row: Row, problem: str, good: Row | None = None) -> StoreError:
+    """The error for a checkpoint row that cannot be read, saying how to recover.
+
+    `good` is the latest step known to load, if any.
+    """
+    thread, step = row.thread_id, int(row.step)
+    if good is not None:
+        recover = (
+            f"fork from the last good step, {int(good.step)}: "
+            f"CheckpointStore.fork({good.id!r}, new_thread_id), or "
+            f"Graph.fork({thread!r}, step={int(good.step)})"
+        )
+    else:
+        recover = (
+            f"fork from a step before {step} (history({thread!r}) lists them) with "
+            f"CheckpointStore.fork(checkpoint_id, new_thread_id) or Graph.fork({thread!r}, "
+            "step=...)"
+        )
+    return StoreError(
+        f"Checkpoint {row.id!r} of thread {thread!r}, step {step}, is corrupt: {problem}. "
+        f"To recover, {recover}."
     )
 
 
+def _detail(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= _SHOWN_DETAIL else text[:_SHOWN_DETAIL] + "..."
+
+
+def info_of(row: Row) -> CheckpointInfo:
+    """A row's checkpoint without its state.
+
+    Raises:
+        StoreError: its next nodes, interrupt or metadata are not readable JSON.
+    """
+    try:
+        return CheckpointInfo(
+            id=row.id,
+            thread_id=row.thread_id,
+            step=int(row.step),
+            next_nodes=loads(row.next_nodes),
+            interrupt=loads(row.interrupt) if row.interrupt is not None else None,
+            metadata=loads(row.meta),
+            parent=row.parent_id,
+            created_at=datetime.fromtimestamp(row.created_at, UTC),
+        )
+    except _UNREADABLE as e:
+        raise corrupt(row, f"its details cannot be read ({_detail(e)})") from e
+
+
+def _base_state(row: Row) -> dict[str, Any]:
+    if row.snapshot is None:
+        raise corrupt(row, "the snapshot its state is rebuilt from is missing")
+    try:
+        state = loads(row.snapshot)
+    except _UNREADABLE as e:
+        raise corrupt(row, f"its snapshot cannot be read ({_detail(e)})") from e
+    if not isinstance(state, dict):
+        raise corrupt(row, f"its snapshot is a {type(state).__name__}, not a state object")
+    return cast(dict[str, Any], state)
+
+
 def replay(rows: Sequence[Row]) -> Checkpoint:
-    """The checkpoint of the last row; rows run from a snapshot to it, in step order."""
-    state: dict[str, Any] = loads(rows[0].snapshot)
-    for row in rows[1:]:
-        fold(state, loads(row.delta))
+    """The checkpoint of the last row; rows run from a snapshot to it, in step order.
+
+    Raises:
+        StoreError: a row is corrupt; the message names it and how to recover.
+    """
+    state = _base_state(rows[0])
+    for before, row in itertools.pairwise(rows):
+        try:
+            fold(state, loads(row.delta))
+        except _UNREADABLE as e:
+            raise corrupt(row, f"its change cannot be applied ({_detail(e)})", before) from e
     info = info_of(rows[-1])
     return Checkpoint(
         id=info.id,
@@ -219,3 +285,43 @@ async def replay_rows(
         .order_by(checkpoints.c.step)
     )
     return (await conn.execute(query)).all()
+
+
+async def check_missing_head(conn: AsyncConnection, thread_id: str) -> None:
+    """Nothing when the thread does not exist; an error when its head checkpoint is gone."""
+    head = (
+        await conn.execute(
+            sa.select(threads.c.head_id, threads.c.head_step).where(
+                threads.c.thread_id == thread_id
+            )
+        )
+    ).first()
+    if head is None:
+        return
+    last = (
+        await conn.execute(
+            sa.select(checkpoints.c.id, checkpoints.c.step)
+            .where(checkpoints.c.thread_id == thread_id)
+            .order_by(checkpoints.c.step.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None:
+        recover = f"delete_thread({thread_id!r}) and start the thread again with run()"
+    else:
+        recover = (
+            f"fork from the last step it has, {last.step}: CheckpointStore.fork({last.id!r}, "
+            f"new_thread_id), or Graph.fork({thread_id!r}, step={last.step})"
+        )
+    raise StoreError(
+        f"Thread {thread_id!r} is corrupt: its latest checkpoint {head.head_id!r} (step "
+        f"{head.head_step}) is missing from the checkpoints table. To recover, {recover}."
+    )
+
+
+def not_found(checkpoint_id: str) -> CheckpointNotFound:
+    return CheckpointNotFound(
+        f"No checkpoint has id {checkpoint_id!r}: it was pruned, its thread deleted, or the "
+        "id is wrong. history(thread_id) lists a thread's checkpoints.",
+        checkpoint_id=checkpoint_id,
+    )

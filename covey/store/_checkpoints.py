@@ -17,14 +17,16 @@ from ._checkpoint_types import (
     Checkpoint,
     CheckpointInfo,
     KeepLast,
+    check_missing_head,
     info_of,
     keep_from,
+    not_found,
     prune_probe,
     replay,
     replay_rows,
 )
 from ._engine import Store
-from ._errors import CheckpointConflict, CheckpointNotFound
+from ._errors import CheckpointConflict
 from ._ops import FieldOpLike, dumps, encode_ops, fold
 from ._tables import CHECKPOINTS, checkpoints, effects, threads
 
@@ -188,11 +190,17 @@ class CheckpointStore:
             )
 
     async def latest(self, thread_id: str) -> Checkpoint | None:
-        """The thread's last committed checkpoint with its full state, or None if no thread."""
+        """The thread's last committed checkpoint with its full state, or None if no thread.
+
+        Raises:
+            StoreError: the checkpoint is corrupt or missing; the message says how to recover.
+        """
         await self.store.migrate(CHECKPOINTS)
         head = sa.select(threads.c.head_id).where(threads.c.thread_id == thread_id)
         async with self.store.read() as conn:
             rows = await replay_rows(conn, head.scalar_subquery())
+            if not rows:
+                await check_missing_head(conn, thread_id)
         return replay(rows) if rows else None
 
     async def get(self, checkpoint_id: str) -> Checkpoint:
@@ -205,7 +213,7 @@ class CheckpointStore:
         async with self.store.read() as conn:
             rows = await replay_rows(conn, checkpoint_id)
         if not rows:
-            raise _not_found(checkpoint_id)
+            raise not_found(checkpoint_id)
         return replay(rows)
 
     async def history(self, thread_id: str, limit: int | None = None) -> list[CheckpointInfo]:
@@ -245,7 +253,7 @@ class CheckpointStore:
             async with self.store.write() as conn:
                 rows = await replay_rows(conn, checkpoint_id)
                 if not rows:
-                    raise _not_found(checkpoint_id)
+                    raise not_found(checkpoint_id)
                 source, now = replay(rows), time.time()
                 await conn.execute(
                     threads.insert().values(
@@ -380,12 +388,4 @@ def _conflict(thread_id: str, step: int, head: int | None = None) -> CheckpointC
         "another writer got there first. Reload it with latest() before going on.",
         thread_id=thread_id,
         step=step,
-    )
-
-
-def _not_found(checkpoint_id: str) -> CheckpointNotFound:
-    return CheckpointNotFound(
-        f"No checkpoint has id {checkpoint_id!r}: it was pruned, its thread deleted, or the "
-        "id is wrong. history(thread_id) lists a thread's checkpoints.",
-        checkpoint_id=checkpoint_id,
     )

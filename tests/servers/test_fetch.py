@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
+import anyio
+import anyio.to_thread
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
 from covey.servers._common import SetupError
+from covey.servers._html_text import html_to_markdown
 from covey.servers.fetch import build_server, main
 
 from .conftest import http_client_for, http_process, stdio_client_for
@@ -38,6 +43,10 @@ class Site:
     """(path, Host header) of each request, in order."""
     release: threading.Event = field(default_factory=threading.Event)
     """Set at teardown so a deliberately stalled response ends."""
+    sent: defaultdict[str, threading.Event] = field(
+        default_factory=lambda: defaultdict(threading.Event)
+    )
+    """Path -> set once a response to it has been written."""
 
     @property
     def paths(self) -> list[str]:
@@ -52,6 +61,11 @@ ROUTES: dict[str, tuple[str, bytes]] = {
     "/image.png": ("image/png", b"\x89PNG\r\n\x1a\n" + bytes(200)),
     "/big.txt": ("text/plain", b"x" * 2_000_000),
     "/latin1.txt": ("text/plain; charset=iso-8859-1", "caf\u00e9".encode("latin-1")),
+    # 4 MB of small tags: many seconds of HTML parsing, far more than a 3 s --timeout.
+    "/tags.html": (
+        "text/html",
+        b"<html><body>" + b"<b>x</b><i>y</i>" * 250_000 + b"</body></html>",
+    ),
 }
 
 
@@ -78,7 +92,9 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if path not in ROUTES:
                 return self.reply(404, b"no such page")
             content_type, body = ROUTES[path]
-            return self.reply(200, body, content_type=content_type)
+            self.reply(200, body, content_type=content_type)
+            site.sent[path].set()
+            return None
 
         def reply(
             self,
@@ -208,6 +224,42 @@ async def test_download_size_and_time_limits(site: Site, errlog: IO[str]) -> Non
     assert slow.is_error and "longer than 2 s" in text(slow)
     assert not after.is_error
     assert_no_crash(errlog)
+
+
+async def test_html_conversion_runs_off_the_loop_within_the_timeout(
+    site: Site, errlog: IO[str]
+) -> None:
+    slow: list[CallToolResult] = []
+    quick: list[CallToolResult] = []
+    args = ["--allow-private", "--timeout", "4"]
+    async with stdio_client_for(MODULE, *args, errlog=errlog) as client:
+
+        async def convert_tags() -> None:
+            slow.append(await client.call_tool("fetch", {"url": f"{site.url}/tags.html"}))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(convert_tags)
+            sent = await anyio.to_thread.run_sync(site.sent["/tags.html"].wait, 30)
+            assert sent, "the site never sent the page"
+            # While the big page is converted, the server goes on answering other calls
+            # (when the conversion blocked it, at most two got through: one before, one after).
+            while not slow and len(quick) < 1000:
+                quick.append(await client.call_tool("fetch", {"url": f"{site.url}/article.html"}))
+        after = await client.call_tool("fetch", {"url": f"{site.url}/article.html"})
+    assert len(quick) >= 5, f"only {len(quick)} calls answered during the conversion"
+    assert all(not result.is_error and "# Hello covey" in text(result) for result in quick)
+    assert slow[0].is_error, text(slow[0])[:200]
+    assert "longer than 4 s" in text(slow[0]) and "raw=true" in text(slow[0])
+    assert not after.is_error and "# Hello covey" in text(after)
+    assert_no_crash(errlog)
+
+
+def test_conversion_stops_at_its_deadline() -> None:
+    """A worker thread left behind by a timed-out call stops converting, too."""
+    page = ROUTES["/tags.html"][1].decode()
+    with pytest.raises(TimeoutError):
+        html_to_markdown(page, deadline=time.monotonic() - 1)
+    assert html_to_markdown(page[:1000] + "</body></html>", deadline=time.monotonic() + 60)
 
 
 async def test_redirects_are_followed_up_to_a_limit(site: Site) -> None:

@@ -45,6 +45,8 @@ def sqlite_attacks(folder: Path) -> list[str]:
         "REINDEX",
         "ANALYZE",
         "SELECT load_extension('/tmp/nothing')",
+        "UPDATE sqlite_master SET sql = '' WHERE name = 'birds'",
+        "PRAGMA writable_schema = ON",
     ]
 
 
@@ -124,7 +126,22 @@ def postgres_attacks(folder: Path) -> list[str]:
         f"COPY birds TO PROGRAM 'touch {folder}/pwned'",
         f"COPY birds TO '{folder}/copy.csv'",
         "CREATE SEQUENCE s",
+        "SELECT pg_read_file('/etc/hostname')",
+        "SELECT lo_import('/etc/hostname')",
+        f"SELECT lo_export(lo_from_bytea(0, 'x'), '{folder}/lo.txt')",
+        "COMMIT; DELETE FROM birds",
+        "DO $$BEGIN COMMIT; DELETE FROM birds; END$$",
     ]
+
+
+# Each of these ends the read's transaction or turns the session read-write, if it can; the
+# DELETE sent in the next call must still find a read-only transaction.
+SESSION_ESCAPES = [
+    "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "COMMIT",
+    "ROLLBACK",
+]
 
 
 async def test_postgres_disguised_writes_change_nothing(
@@ -141,16 +158,52 @@ async def test_postgres_disguised_writes_change_nothing(
                 result = await client.call_tool("read_query", {"query": statement})
                 assert result.is_error, (write, statement, text(result))
             # A session setting changed inside a read is rolled back with it.
-            await client.call_tool(
-                "read_query",
-                {"query": "SELECT set_config('default_transaction_read_only', 'off', false)"},
-            )
-            deleted = await client.call_tool("read_query", {"query": "DELETE FROM birds"})
+            for escape in SESSION_ESCAPES:
+                await client.call_tool("read_query", {"query": escape})
+                deleted = await client.call_tool("read_query", {"query": "DELETE FROM birds"})
+                assert deleted.is_error, (escape, text(deleted))
+                assert "read-only transaction" in text(deleted), (escape, text(deleted))
             after = await client.call_tool("read_query", {"query": "SELECT * FROM birds"})
             tables = await client.call_tool("list_tables", {})
-        assert deleted.is_error and "read-only transaction" in text(deleted)
         assert after.structured_content == before.structured_content
         assert (after.structured_content or {})["row_count"] == 2
         assert (tables.structured_content or {})["tables"] == ["birds"]
     assert listing(tmp_path) == ["server-stderr.log"]  # no COPY TO file, no program's file
+    assert_no_crash(errlog)
+
+
+async def test_postgres_privileges_stop_file_and_program_access_even_with_write(
+    pg_schema: tuple[str, str],  # noqa: F811
+    tmp_path: Path,
+    errlog: IO[str],
+) -> None:
+    """Served as the README says, by a role that is not a superuser, writes reach no files."""
+    url, schema = pg_schema
+    folder = tmp_path / "out"
+    folder.mkdir(mode=0o777)
+    args = ["--db", url, "--schema", schema, "--write"]
+    async with stdio_client_for(MODULE, *args, errlog=errlog) as client:
+        role = await client.call_tool(
+            "read_query", {"query": "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"}
+        )
+        assert (role.structured_content or {})["rows"] == [{"rolsuper": False}]
+        for statement in [
+            f"COPY birds TO PROGRAM 'touch {folder}/pwned'",
+            f"COPY birds TO '{folder}/copy.csv'",
+            "COPY birds FROM '/etc/hostname'",
+            "SELECT pg_read_file('/etc/hostname')",
+            "SELECT pg_ls_dir('/')",
+            "SELECT lo_import('/etc/hostname')",
+            f"SELECT lo_export(lo_from_bytea(0, 'x'), '{folder}/lo.txt')",
+            "CREATE EXTENSION IF NOT EXISTS file_fdw",
+        ]:
+            refused = await client.call_tool("write_query", {"query": statement})
+            assert refused.is_error, (statement, text(refused))
+            assert "permission denied" in text(refused) or "superuser" in text(refused), (
+                statement,
+                text(refused),
+            )
+        rows = await client.call_tool("read_query", {"query": "SELECT count(*) AS n FROM birds"})
+    assert (rows.structured_content or {})["rows"] == [{"n": 2}]
+    assert listing(folder) == []
     assert_no_crash(errlog)
