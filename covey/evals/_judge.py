@@ -6,9 +6,7 @@ something that is not a verdict gives a failed score that says so, never an exce
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -23,7 +21,7 @@ from ..models import (
     UserMessage,
 )
 from ._results import ScoreResult
-from ._scorers_output import ScorerBase
+from ._scorers_output import ScorerBase, json_values
 from ._trial import ToolCallRecord, TrialContext, shown
 
 __all__ = ["JudgeScorer", "JudgeUnavailable", "judge_prompt", "parse_verdict"]
@@ -84,28 +82,13 @@ def judge_prompt(trial: TrialContext, rubric: str, *, include_tools: bool = True
     return "\n\n".join(parts)
 
 
-def _json_objects(text: str) -> list[str]:
-    candidates = [text.strip()]
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
-    if fenced:
-        candidates.append(fenced.group(1).strip())
-    braced = re.search(r"\{.*\}", text, re.DOTALL)
-    if braced:
-        candidates.append(braced.group(0))
-    return candidates
-
-
 def parse_verdict(text: str) -> tuple[float, str]:
     """The score and reason in a judge's answer: a JSON object, bare, fenced or embedded.
 
     Raises:
         ValueError: the text holds no object with a numeric `score` from 0 to 1.
     """
-    for candidate in _json_objects(text):
-        try:
-            data: object = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
+    for data in json_values(text):
         if isinstance(data, dict):
             verdict: dict[str, Any] = data  # pyright: ignore[reportUnknownVariableType]
             score = verdict.get("score")

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -167,20 +168,30 @@ class RegexScorer(ScorerBase):
         )
 
 
-def _json_in(text: str) -> Any:
-    """The JSON value in `text`: the whole text, or its first fenced or braced block."""
+def json_values(text: str) -> Iterator[Any]:
+    """The JSON values `text` may hold, likeliest first; unparsable candidates are skipped.
+
+    Candidates: the whole text, its first fenced block, its outermost brackets or braces,
+    and its outermost braces (a judge's verdict after a bracketed aside).
+    """
     candidates = [text.strip()]
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     if fenced:
         candidates.append(fenced.group(1).strip())
-    braced = re.search(r"[\[{].*[\]}]", text, re.DOTALL)
-    if braced:
-        candidates.append(braced.group(0))
+    for pattern in (r"[\[{].*[\]}]", r"\{.*\}"):
+        if block := re.search(pattern, text, re.DOTALL):
+            candidates.append(block.group(0))
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            yield json.loads(candidate)
         except json.JSONDecodeError:
             continue
+
+
+def _json_in(text: str) -> Any:
+    """The first JSON value in `text` (see `json_values`)."""
+    for value in json_values(text):
+        return value
     raise ValueError("no JSON value found")
 
 
