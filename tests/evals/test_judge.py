@@ -173,6 +173,7 @@ def test_the_prompt_shortens_long_trajectories(tmp_path: Path) -> None:
         ('{"score": 0.5, "reason": "ok"}', (0.5, "ok")),
         ('Sure! {"score": 1, "reason": "all good"} Hope that helps.', (1.0, "all good")),
         ('```\n{"score": 0}\n```', (0.0, "")),
+        ('Checked [1, 2] twice. {"score": 1, "reason": "both"}', (1.0, "both")),
     ],
 )
 def test_parse_verdict_reads_bare_embedded_and_fenced_json(

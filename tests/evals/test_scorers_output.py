@@ -94,6 +94,8 @@ async def test_json_is_found_in_a_fenced_block_and_compared_by_value(tmp_path: P
     fenced = 'Here you go:\n```json\n{"b": [1, 2],\n "a": 1}\n```\nDone.'
     assert (await verdict(scorer, fenced, tmp_path)).passed
     assert (await verdict(scorer, 'Result: {"a": 1, "b": [1, 2]}', tmp_path)).passed
+    listed = JSONScorer(value=[1, {"a": 2}])
+    assert (await verdict(listed, 'Answer: [1, {"a": 2}] as asked.', tmp_path)).passed
     bad = await verdict(scorer, '{"a": 2, "b": [1, 2]}', tmp_path)
     assert not bad.passed
     assert '{"a": 1, "b": [1, 2]}' in bad.explanation and '{"a": 2' in bad.explanation
