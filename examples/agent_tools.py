@@ -44,7 +44,8 @@ async def main() -> None:
                 elif isinstance(event, ToolFinished):
                     print(f"tool {event.call.name} -> {event.result.content}")
                 elif isinstance(event, RunFinished):
-                    print(f"answer: {event.output!r} ({event.usage.total_tokens} tokens)")
+                    answer = repr(event.output) if event.output else "(the model wrote no answer)"
+                    print(f"answer: {answer} ({event.usage.total_tokens} tokens)")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from .._errors import UsageError
 
 __all__ = ["ModelConfig", "ToolMode"]
 
 ToolMode = Literal["auto", "native", "constrained"]
+_TOOL_MODES = get_args(ToolMode)
 """How tools reach the model: probe the server (`auto`), always the API's `tools` field
 (`native`), or always the prompt plus a forced JSON envelope (`constrained`)."""
 
@@ -64,16 +65,48 @@ class ModelConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelConfig | None:
         """Read `COVEY_BASE_URL`, `COVEY_MODEL`, `COVEY_API_KEY` (else the `OPENAI_*` ones).
 
+        `COVEY_TOOL_MODE` (`auto`, `native`, `constrained`) and `COVEY_TIMEOUT` (seconds per
+        request) are read too.
+
         Returns:
             The configuration, or `None` when no base URL is set (covey then uses the
             embedded model).
+
+        Raises:
+            UsageError: `COVEY_TOOL_MODE` or `COVEY_TIMEOUT` holds something unusable.
         """
         env = os.environ if environ is None else environ
         base_url = _first(env, "COVEY_BASE_URL", "OPENAI_BASE_URL")
         if base_url is None:
             return None
+        return cls.from_url(base_url, _first(env, "COVEY_MODEL", "OPENAI_MODEL"), environ=env)
+
+    @classmethod
+    def from_url(
+        cls, base_url: str, model: str | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> ModelConfig:
+        """A configuration for `base_url`, with the key, tool mode and timeout of the environment.
+
+        Raises:
+            UsageError: `COVEY_TOOL_MODE` or `COVEY_TIMEOUT` holds something unusable.
+        """
+        env = os.environ if environ is None else environ
+        mode = _first(env, "COVEY_TOOL_MODE") or "auto"
+        if mode not in _TOOL_MODES:
+            raise UsageError(
+                f"COVEY_TOOL_MODE={mode!r} is not a tool mode: use auto, native or constrained."
+            )
+        timeout = _first(env, "COVEY_TIMEOUT") or "120"
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = 0.0
+        if not seconds > 0:
+            raise UsageError(f"COVEY_TIMEOUT={timeout!r} is not a number of seconds above 0.")
         return cls(
             base_url=base_url.rstrip("/"),
-            model=_first(env, "COVEY_MODEL", "OPENAI_MODEL"),
+            model=model or None,
             api_key=_first(env, "COVEY_API_KEY", "OPENAI_API_KEY") or "not-needed",
+            tool_mode=cast(ToolMode, mode),
+            timeout=seconds,
         )
