@@ -229,8 +229,9 @@ class AgentRun:
         self.output_retries += 1
         if self.output_retries > self.agent.output_retries:
             shown = data if isinstance(data, str) else json.dumps(data)
+            wanted = _type_name(self.agent.output_type)
             raise OutputValidationError(
-                f"Agent {self.agent.name!r} gave no valid {self.agent.output_type!r} after "
+                f"Agent {self.agent.name!r} gave no valid {wanted} after "
                 f"{self.output_retries} tries. Last answer: {shown[:300]!r}. {feedback}",
                 agent=self.agent.name,
                 messages=self.messages,
@@ -251,3 +252,8 @@ class _Continue:
 
 
 _CONTINUE: Any = _Continue()
+
+
+def _type_name(output_type: object) -> str:
+    """`Routing` rather than `<class 'covey.agents._patterns.Routing'>`."""
+    return getattr(output_type, "__name__", None) or repr(output_type)

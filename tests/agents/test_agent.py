@@ -231,7 +231,7 @@ async def test_invalid_structured_output_is_retried_then_fails_clearly() -> None
         ScriptedModelServer([Reply(text="not json")] * 2) as server,
         ModelClient(config(server.base_url)) as model,
     ):
-        with pytest.raises(OutputValidationError, match="gave no valid"):
+        with pytest.raises(OutputValidationError, match="gave no valid City after"):
             await Agent("geo", model, output_type=City, output_retries=1).run("?")
 
 
