@@ -231,7 +231,8 @@ async def test_html_conversion_runs_off_the_loop_within_the_timeout(
 ) -> None:
     slow: list[CallToolResult] = []
     quick: list[CallToolResult] = []
-    args = ["--allow-private", "--timeout", "4"]
+    # Converting the page takes about 6 s on a quiet machine, so 2 s always runs out.
+    args = ["--allow-private", "--timeout", "2"]
     async with stdio_client_for(MODULE, *args, errlog=errlog) as client:
 
         async def convert_tags() -> None:
@@ -246,10 +247,10 @@ async def test_html_conversion_runs_off_the_loop_within_the_timeout(
             while not slow and len(quick) < 1000:
                 quick.append(await client.call_tool("fetch", {"url": f"{site.url}/article.html"}))
         after = await client.call_tool("fetch", {"url": f"{site.url}/article.html"})
-    assert len(quick) >= 5, f"only {len(quick)} calls answered during the conversion"
+    assert len(quick) >= 3, f"only {len(quick)} calls answered during the conversion"
     assert all(not result.is_error and "# Hello covey" in text(result) for result in quick)
     assert slow[0].is_error, text(slow[0])[:200]
-    assert "longer than 4 s" in text(slow[0]) and "raw=true" in text(slow[0])
+    assert "longer than 2 s" in text(slow[0]) and "raw=true" in text(slow[0])
     assert not after.is_error and "# Hello covey" in text(after)
     assert_no_crash(errlog)
 
