@@ -9,6 +9,7 @@ that can never fail. A mistake that ends in an infrastructure error proves nothi
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,7 @@ from ..store import Store
 from ..testing import ScriptedModelServer
 from ._case import Suite
 from ._oracle import replay_policy
+from ._report_terminal import Progress
 from ._results import RunResults
 from ._runner import EvalOptions, run_eval
 
@@ -59,8 +61,15 @@ def scorer_label(names: list[str], index: int) -> str:
     return name if names.count(name) == 1 else f"{name} #{index + 1}"
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Replays:
+    store: Store
+    concurrency: int
+    progress: Progress | None
+
+
 async def _replay(
-    suite: Suite, which: Literal["solution", "mistake"], store: Store, concurrency: int, run: str
+    suite: Suite, which: Literal["solution", "mistake"], replays: _Replays, run: str
 ) -> RunResults:
     policy = replay_policy(suite, which)
     async with ScriptedModelServer(policy=policy) as server:
@@ -69,10 +78,11 @@ async def _replay(
             return await run_eval(
                 suite,
                 model,
-                store=store,
+                store=replays.store,
                 run_id=f"check-{run}",
                 label=f"{which} replay",
-                options=EvalOptions(concurrency=concurrency, attempts=1),
+                options=EvalOptions(concurrency=replays.concurrency, attempts=1),
+                progress=replays.progress,
             )
 
 
@@ -93,10 +103,10 @@ def _variants(suite: Suite) -> list[Suite]:
     return rounds
 
 
-async def _check_mistakes(check: SuiteCheck, suite: Suite, store: Store, concurrency: int) -> None:
+async def _check_mistakes(check: SuiteCheck, suite: Suite, replays: _Replays) -> None:
     failed: dict[str, set[int]] = {c.id: set() for c in suite.cases if c.all_mistakes()}
     for index, variant in enumerate(_variants(suite)):
-        run = await _replay(variant, "mistake", store, concurrency, f"mistake-{index + 1}")
+        run = await _replay(variant, "mistake", replays, f"mistake-{index + 1}")
         for trial in run.trials:
             where = trial.case_id if index == 0 else f"{trial.case_id} (mistake {index + 1})"
             if trial.status == "error":
@@ -113,22 +123,28 @@ async def _check_mistakes(check: SuiteCheck, suite: Suite, store: Store, concurr
             check.scorers_never_failed[case.id] = never
 
 
-async def check_suite(suite: Suite, *, concurrency: int = 4) -> SuiteCheck:
-    """Replay every case's solution and mistakes; see `SuiteCheck` for what is reported."""
+async def check_suite(
+    suite: Suite, *, concurrency: int = 4, progress: Progress | None = None
+) -> SuiteCheck:
+    """Replay every case's solution and mistakes; see `SuiteCheck` for what is reported.
+
+    `progress` hears of each replay (the solutions, then each round of mistakes) as a run.
+    """
     check = SuiteCheck(suite=suite.name, cases=len(suite.cases))
     check.unchecked = [c.id for c in suite.cases if c.solution is None or not c.all_mistakes()]
     solved = [c for c in suite.cases if c.solution]
     with tempfile.TemporaryDirectory(prefix="covey-check-") as tmp:
         async with Store(f"sqlite:///{Path(tmp) / 'check.db'}") as store:
+            replays = _Replays(store=store, concurrency=concurrency, progress=progress)
             if solved:
                 subset = suite.model_copy(update={"cases": solved})
-                run = await _replay(subset, "solution", store, concurrency, "solution")
+                run = await _replay(subset, "solution", replays, "solution")
                 for trial in run.trials:
                     if trial.status != "passed":
                         failing = [(s.name, s.explanation) for s in trial.scores if not s.passed]
                         check.solution_failed[trial.case_id] = trial.error or _why(failing)
             if any(c.all_mistakes() for c in suite.cases):
-                await _check_mistakes(check, suite, store, concurrency)
+                await _check_mistakes(check, suite, replays)
     return check
 
 

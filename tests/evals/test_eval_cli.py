@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
 import anyio
 import pytest
 
+from covey.evals import Limits
+from covey.testing import ChatRequest, Reply, ScriptedModelServer
 from covey.testing._process import scripted_server_process
 
-from .policies import MINI, RIDDLES
+from .policies import MINI, RIDDLES, mini_oracle
 
 TRIALS = 3
 
@@ -167,3 +171,93 @@ async def test_eval_with_reflect_shows_success_rising_by_trial(tmp_path: Path) -
     # Both riddles fail once, then each later trial has the lesson its failure left.
     assert "By trial  #1 0.0%  #2 100.0%  #3 100.0%" in lines
     assert any(line.startswith("Success 66.7% ") for line in lines)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound, never listening, then closed: nothing answers
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _one_error_line(ran: subprocess.CompletedProcess[bytes]) -> str:
+    lines = ran.stderr.decode().strip().splitlines()
+    assert ran.returncode == 1, ran.stderr.decode()[-2000:]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+async def test_an_eval_against_an_absent_model_server_stops_before_the_first_trial(
+    tmp_path: Path,
+) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    command = [sys.executable, "-m", "covey.cli", "eval", str(MINI), "--model", f"{url}#x"]
+    ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+    assert _one_error_line(ran) == (
+        f"covey: error: No model server answers at {url}: start one (covey model serve) "
+        "or fix --model."
+    )
+    assert not (tmp_path / ".covey").exists()  # no store, no run, no report
+
+
+async def test_an_eval_of_a_model_the_server_does_not_serve_stops_before_the_first_trial(
+    tmp_path: Path,
+) -> None:
+    async with ScriptedModelServer(policy=mini_oracle) as server:
+        command = [sys.executable, "-m", "covey.cli", "eval", str(MINI)]
+        command += ["--model", f"{server.base_url}#qwen3-8b"]
+        ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+        assert server.requests == []
+    assert _one_error_line(ran) == (
+        f"covey: error: Model 'qwen3-8b' is not served at {server.base_url}: it serves "
+        "'scripted'. Fix the name after '#' in --model."
+    )
+    assert not (tmp_path / ".covey").exists()
+
+
+def _broken(request: ChatRequest) -> Reply:
+    return Reply(text="never read", cut_after_chunks=0)  # the connection drops mid-answer
+
+
+async def test_an_eval_whose_every_trial_is_an_infrastructure_error_exits_1(
+    tmp_path: Path,
+) -> None:
+    async with ScriptedModelServer(policy=_broken) as server:
+        command = _eval(server.base_url, tmp_path / "evals.db", "--cases", "bird", suite=RIDDLES)
+        ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+    assert ran.returncode == 1, ran.stderr.decode()[-2000:]
+    last = ran.stderr.decode().strip().splitlines()[-1]
+    assert last.startswith("covey: error: every trial of run riddles-")
+    assert "ended in an infrastructure error, the first: Infrastructure failed on all 3" in last
+    assert "1 infrastructure errors" in ran.stdout.decode()  # the table and reports still come
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["builtin:nosuchtag"], "No case of suite 'builtin' matches tag 'nosuchtag'. Its tags: "),
+        (["builtin", "-k", "0"], "--trials/-k must be at least 1, got 0."),
+        (["builtin", "-j", "0"], "--concurrency/-j must be at least 1, got 0."),
+        (["builtin", "--time-limit", "0"], "--time-limit must be a positive number of seconds"),
+        (["builtin", "--cases", "nope"], "matches id 'nope'. Its tags: calc, easy"),
+    ],
+)
+def test_bad_eval_arguments_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    command = [sys.executable, "-m", "covey.cli", "eval", *args]
+    ran = subprocess.run(command, capture_output=True, cwd=tmp_path, timeout=120, check=False)
+    line = _one_error_line(ran)
+    assert line.startswith("covey: error: ") and message in line
+    assert not (tmp_path / ".covey").exists()
+
+
+def test_eval_help_shows_the_defaults_and_what_the_time_limit_counts() -> None:
+    command = [sys.executable, "-m", "covey.cli", "eval", "--help"]
+    helped = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    text = " ".join(helped.stdout.split())
+    seconds, turns = Limits().seconds, Limits().turns
+    time_limit = "--time-limit SECONDS seconds each trial's agent may run (default: the suite's"
+    assert f"{time_limit} limit, else {seconds:g})" in text
+    assert "waiting for a slot, starting MCP servers and scoring do not count" in text
+    turns_help = "--max-turns N model turns each trial may take (default: the suite's limit,"
+    assert f"{turns_help} else {turns})" in text
+    assert "trials at once (default 4)" in text and "(k; default 1)" in text
