@@ -162,7 +162,8 @@ async def _plan(
         run_id, resuming = await _run_id(store, base, args.new and not args.run_id, taken)
         what = f"{len(suite.cases)} cases x {args.trials} trials on {label}"
         if opened.slots is not None and args.per_endpoint is None:
-            what += f", {opened.slots} at a time (the trials its server serves at once)"
+            many = "trial" if opened.slots == 1 else "trials"
+            what += f", {opened.slots} {many} at a time (as many as its server answers at once)"
         await _announce(store, run_id, resuming, what, tally)
         tally.total += len(suite.cases) * args.trials
         tally.run_ids.append(run_id)

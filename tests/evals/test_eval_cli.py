@@ -261,3 +261,30 @@ def test_eval_help_shows_the_defaults_and_what_the_time_limit_counts() -> None:
     turns_help = "--max-turns N model turns each trial may take (default: the suite's limit,"
     assert f"{turns_help} else {turns})" in text
     assert "trials at once (default 4)" in text and "(k; default 1)" in text
+
+
+async def test_ctrl_c_says_what_was_recorded_and_the_same_command_resumes(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "evals.db"
+    total = 4 * TRIALS
+    async with scripted_server_process("tests.evals.policies:mini_oracle") as url:
+        command = _command(url, db, tmp_path)
+        async with await anyio.open_process(command) as first:
+            with anyio.fail_after(120):
+                while len(_recorded(db)) < 2:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            first.send_signal(signal.SIGINT)
+            await first.wait()
+            assert first.stderr is not None
+            errors = b"".join([chunk async for chunk in first.stderr]).decode()
+        recorded = len(_recorded(db))
+        second = await anyio.run_process(command, check=False)
+    assert first.returncode == 130
+    assert errors.strip().splitlines()[-1] == (
+        f"covey: interrupted: {recorded} of {total} trials recorded; re-run the same command "
+        "to resume."
+    )
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    resumed = f"{4} cases x {TRIALS} trials on scripted@{url} ({recorded} trials already recorded"
+    assert resumed in second.stderr.decode()
