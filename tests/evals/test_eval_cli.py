@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from covey.evals import Limits
-from covey.testing import ChatRequest, Reply, ScriptedModelServer
+from covey.testing import ChatRequest, Fault, Reply, ScriptedModelServer
 from covey.testing._process import scripted_server_process
 
 from .policies import MINI, RIDDLES, mini_oracle
@@ -288,3 +288,21 @@ async def test_ctrl_c_says_what_was_recorded_and_the_same_command_resumes(
     assert second.returncode == 0, second.stderr.decode()[-2000:]
     resumed = f"{4} cases x {TRIALS} trials on scripted@{url} ({recorded} trials already recorded"
     assert resumed in second.stderr.decode()
+
+
+async def test_a_model_server_refusing_every_request_is_one_line_naming_no_model_none(
+    tmp_path: Path,
+) -> None:
+    def refuse(request: ChatRequest) -> Fault:
+        return Fault.status(404, message="no such route")
+
+    async with ScriptedModelServer(policy=refuse) as server:
+        command = [sys.executable, "-m", "covey.cli", "eval", str(RIDDLES), "--model"]
+        command += [server.base_url, "--db", f"sqlite:///{tmp_path / 'evals.db'}"]
+        ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+    assert ran.returncode == 1
+    starting, line = ran.stderr.decode().strip().splitlines()  # no traceback out of the runs
+    assert starting.startswith("Starting run riddles-")
+    assert line.startswith(f"covey: error: The model server at {server.base_url} answered HTTP 404")
+    assert "no such route. Check the base URL (it usually ends in /v1)" in line
+    assert "None" not in line
