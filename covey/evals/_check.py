@@ -3,7 +3,8 @@
 Both are replayed by covey's scripted model server through the real runner (fresh worlds,
 real server processes), so a check proves each case can be passed and that every one of its
 scorers fails in at least one of its mistakes (`mistake`, then any `mistakes`): no scorer
-that can never fail. A mistake that ends in an infrastructure error proves nothing.
+that can never fail. A mistake that ends in an infrastructure error proves nothing. A case
+with a solution and no mistake passes the check with a note: only its solution is proved.
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ class SuiteCheck(BaseModel):
     scorers_never_failed: dict[str, list[str]] = Field(default_factory=dict[str, list[str]])
     """Case id -> its scorers that no mistake failed: nothing shows they can fail."""
     unchecked: list[str] = Field(default_factory=list[str])
-    """Cases without a solution or a mistake."""
+    """Cases without a solution: nothing shows they can be passed."""
+    no_mistake: list[str] = Field(default_factory=list[str])
+    """Cases with a solution and no mistake: their solution is checked, but nothing shows
+    their scorers can fail. A note, not a failure."""
 
     @property
     def ok(self) -> bool:
-        """Every solution passes, and every scorer of every case fails in some mistake."""
+        """Every solution passes and every scorer of a case with mistakes fails in one."""
         return not (
             self.solution_failed
             or self.mistake_passed
@@ -131,7 +135,8 @@ async def check_suite(
     `progress` hears of each replay (the solutions, then each round of mistakes) as a run.
     """
     check = SuiteCheck(suite=suite.name, cases=len(suite.cases))
-    check.unchecked = [c.id for c in suite.cases if c.solution is None or not c.all_mistakes()]
+    check.unchecked = [c.id for c in suite.cases if c.solution is None]
+    check.no_mistake = [c.id for c in suite.cases if c.solution and not c.all_mistakes()]
     solved = [c for c in suite.cases if c.solution]
     with tempfile.TemporaryDirectory(prefix="covey-check-") as tmp:
         async with Store(f"sqlite:///{Path(tmp) / 'check.db'}") as store:
@@ -162,7 +167,17 @@ def format_check(check: SuiteCheck) -> str:
             f"  FAIL {case_id}: no mistake fails {', '.join(names)}: add a mistake it catches"
         )
     for case_id in check.unchecked:
-        lines.append(f"  WARN {case_id}: has no solution or no mistake to check")
-    if check.ok:
+        lines.append(f"  FAIL {case_id}: has no `solution`, so nothing shows it can be passed")
+    for case_id in check.no_mistake:
+        lines.append(
+            f"  NOTE {case_id}: no `mistake` (the solution with one thing wrong), so nothing "
+            "shows its scorers can fail"
+        )
+    if check.ok and check.no_mistake:
+        lines.append(
+            f"  OK: every solution passes; add a `mistake` to the {len(check.no_mistake)} "
+            "noted case(s) to check their scorers too."
+        )
+    elif check.ok:
         lines.append("  OK: every solution passes and every scorer fails in some mistake.")
     return "\n".join(lines)

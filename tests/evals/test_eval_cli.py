@@ -306,3 +306,15 @@ async def test_a_model_server_refusing_every_request_is_one_line_naming_no_model
     assert line.startswith(f"covey: error: The model server at {server.base_url} answered HTTP 404")
     assert "no such route. Check the base URL (it usually ends in /v1)" in line
     assert "None" not in line
+
+
+async def test_check_shows_progress_as_it_replays(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "covey.cli", "eval", str(MINI), "--check"]
+    ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr.decode()[-2000:]
+    progress = ran.stderr.decode().splitlines()
+    assert any("] 4/4  pass 4 fail 0 err 0  running 0" in line for line in progress)  # solutions
+    assert any("] 4/4  pass 0 fail 4 err 0  running 0" in line for line in progress)  # mistakes
+    assert (
+        "OK: every solution passes and every scorer fails in some mistake." in ran.stdout.decode()
+    )
