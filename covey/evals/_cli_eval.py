@@ -26,7 +26,8 @@ __all__ = ["add_parser"]
 _TIME_LIMIT_HELP = (
     "seconds each trial's agent may run (default: the suite's limit, else 120). It counts "
     "from when the trial has its endpoint and its world is set up: waiting for a slot, "
-    "starting MCP servers and scoring do not count"
+    "starting MCP servers and scoring do not count. A model server's own queue does: "
+    "give --per-endpoint the number of requests it serves at once"
 )
 _CONCURRENCY_HELP = (
     "trials at once (default %(default)s); on the embedded model no more than its server "

@@ -5,7 +5,7 @@ of several models can share (`EndpointLimits`). A trial takes its endpoint befor
 overall slot and before its time limit starts: waiting in a queue is never charged to the
 model. A run is resumable: every finished trial is in the store, and running the same
 run id again skips them. One trial's own steps (world, agent, scorers, retries) are in
-`_trials`.
+`_trial_runner`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ._options import EndpointLimits, EvalOptions
 from ._recording import finish_run, finished_trials, load_run, record_trial, start_run
 from ._report_terminal import Progress
 from ._results import CaseInfo, RunInfo, RunResults
-from ._trials import InfraError, TrialRunner, trial_seed
+from ._trial_runner import InfraError, TrialRunner, trial_seed
 
 __all__ = ["EndpointLimits", "EvalOptions", "InfraError", "run_eval", "trial_seed"]
 

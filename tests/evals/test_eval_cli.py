@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -317,4 +318,17 @@ async def test_check_shows_progress_as_it_replays(tmp_path: Path) -> None:
     assert any("] 4/4  pass 0 fail 4 err 0  running 0" in line for line in progress)  # mistakes
     assert (
         "OK: every solution passes and every scorer fails in some mistake." in ran.stdout.decode()
+    )
+
+
+async def test_an_absent_server_from_covey_base_url_names_the_variable(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVEY_", "OPENAI_"))}
+    command = [sys.executable, "-m", "covey.cli", "eval", str(MINI)]
+    ran = await anyio.run_process(
+        command, check=False, cwd=tmp_path, env=env | {"COVEY_BASE_URL": url}
+    )
+    assert _one_error_line(ran) == (
+        f"covey: error: No model server answers at {url}: start one (covey model serve) "
+        "or fix COVEY_BASE_URL."
     )
