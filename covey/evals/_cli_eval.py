@@ -114,16 +114,11 @@ def add_parser(commands: Any) -> None:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     """One line for a count that cannot run, before anything starts."""
-    from .._errors import UsageError
+    from ._options import check_settings
 
     counts = {"--trials/-k": args.trials, "--concurrency/-j": args.concurrency}
     counts |= {"--per-endpoint": args.per_endpoint, "--max-turns": args.max_turns}
-    for flag, value in counts.items():
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be at least 1, got {value}.")
-    if args.time_limit is not None and not args.time_limit > 0:
-        seconds = args.time_limit
-        raise UsageError(f"--time-limit must be a positive number of seconds, got {seconds}.")
+    check_settings(counts, ("--time-limit", args.time_limit))
 
 
 def _select(suite: Suite, tags: list[str], ids: list[str]) -> Suite:

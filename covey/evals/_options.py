@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,22 @@ from .._errors import UsageError
 from ..models import ModelClient
 from ._case import Case, Limits, Suite
 
-__all__ = ["EndpointLimits", "EvalOptions"]
+__all__ = ["EndpointLimits", "EvalOptions", "check_settings"]
+
+
+def check_settings(counts: Mapping[str, int | None], seconds: tuple[str, float | None]) -> None:
+    """Raise `UsageError` naming the first count below 1, or a time that is not positive.
+
+    Args:
+        counts: Setting name (as the user wrote it) -> count, None where not set.
+        seconds: A time setting's name and value (None: not set).
+    """
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{name} must be at least 1, got {value}.")
+    name, value = seconds
+    if value is not None and not value > 0:
+        raise UsageError(f"{name} must be a positive number of seconds, got {value}.")
 
 
 def _key(base_url: str) -> str:
@@ -94,11 +110,10 @@ class EvalOptions:
         """Raise `UsageError` for settings that cannot run."""
         counts = {"trials": self.trials, "concurrency": self.concurrency}
         counts |= {"attempts": self.attempts, "max_turns": self.max_turns}
-        for name, value in counts.items():
-            if value is not None and value < 1:
-                raise UsageError(f"EvalOptions.{name} must be at least 1, got {value}.")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise UsageError(f"EvalOptions.time_limit must be positive, got {self.time_limit}.")
+        check_settings(
+            {f"EvalOptions.{name}": value for name, value in counts.items()},
+            ("EvalOptions.time_limit", self.time_limit),
+        )
 
     def limits_for(self, suite: Suite, case: Case) -> Limits:
         """A case's limits, with `time_limit` and `max_turns` in place of the suite's."""

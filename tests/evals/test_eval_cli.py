@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import anyio
+import anyio.abc
 import pytest
 
 from covey.evals import Limits
@@ -33,6 +34,18 @@ def _recorded(db: Path) -> dict[tuple[str, int], str]:
             return {(case, trial): finished for case, trial, finished in rows}
     except sqlite3.OperationalError:  # the table is not there yet
         return {}
+
+
+async def _signal_once_recorded(
+    process: anyio.abc.Process, db: Path, count: int, sig: signal.Signals
+) -> None:
+    """Send `sig` once `count` trials are in the store, and wait for the process to end."""
+    with anyio.fail_after(120):
+        # Another process writes the store: polling it is the only way to watch.
+        while len(_recorded(db)) < count:  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    process.send_signal(sig)
+    await process.wait()
 
 
 def _command(url: str, db: Path, tmp_path: Path) -> list[str]:
@@ -61,12 +74,7 @@ async def test_an_eval_killed_halfway_resumes_without_repeating_a_trial(tmp_path
     async with scripted_server_process("tests.evals.policies:mini_oracle") as url:
         command = _command(url, db, tmp_path)
         async with await anyio.open_process(command) as first:
-            with anyio.fail_after(120):
-                # Another process writes the store: polling it is the only way to watch.
-                while len(_recorded(db)) < total // 2:  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
+            await _signal_once_recorded(first, db, total // 2, signal.SIGKILL)
         before = _recorded(db)
         assert total // 2 <= len(before) < total
         second = await anyio.run_process(command, check=False)
@@ -272,11 +280,7 @@ async def test_ctrl_c_says_what_was_recorded_and_the_same_command_resumes(
     async with scripted_server_process("tests.evals.policies:mini_oracle") as url:
         command = _command(url, db, tmp_path)
         async with await anyio.open_process(command) as first:
-            with anyio.fail_after(120):
-                while len(_recorded(db)) < 2:  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
-            first.send_signal(signal.SIGINT)
-            await first.wait()
+            await _signal_once_recorded(first, db, 2, signal.SIGINT)
             assert first.stderr is not None
             errors = b"".join([chunk async for chunk in first.stderr]).decode()
         recorded = len(_recorded(db))
