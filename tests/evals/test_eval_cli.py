@@ -336,3 +336,17 @@ async def test_an_absent_server_from_covey_base_url_names_the_variable(tmp_path:
         f"covey: error: No model server answers at {url}: start one (covey model serve) "
         "or fix COVEY_BASE_URL."
     )
+
+
+async def test_an_absent_judge_model_server_stops_the_eval_before_the_first_trial(
+    tmp_path: Path,
+) -> None:
+    judge = f"http://127.0.0.1:{_closed_port()}/v1"
+    async with ScriptedModelServer(policy=mini_oracle) as server:
+        command = _eval(server.base_url, tmp_path / "evals.db", "--judge", f"{judge}#j")
+        ran = await anyio.run_process(command, check=False, cwd=tmp_path)
+        assert server.requests == []
+    assert _one_error_line(ran) == (
+        f"covey: error: No model server answers at {judge}: start one (covey model serve) "
+        "or fix --judge."
+    )
