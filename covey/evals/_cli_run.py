@@ -39,8 +39,10 @@ TICK = 1.0
 def parse_model(spec: str) -> ModelConfig:
     """`URL#NAME` (or just `URL`) as a model configuration.
 
+    The key, tool mode and timeout come from the environment (`ModelConfig.from_url`).
+
     Raises:
-        UsageError: the URL is not http(s).
+        UsageError: the URL is not http(s), or the environment's settings are unusable.
     """
     from .._errors import UsageError
 
@@ -49,7 +51,7 @@ def parse_model(spec: str) -> ModelConfig:
         raise UsageError(
             f"--model {spec!r}: expected URL#NAME, e.g. http://127.0.0.1:8000/v1#qwen3-8b."
         )
-    return ModelConfig(base_url=url, model=name or None)
+    return ModelConfig.from_url(url, name or None)
 
 
 def _slug(text: str) -> str:

@@ -228,14 +228,6 @@ class EmbeddedModel:
         self._base_url = None
 
     @property
-    def slots(self) -> int:
-        """Requests the server works on at once (llama-cpp-python's server: one).
-
-        Send more and they wait in its queue.
-        """
-        return 1
-
-    @property
     def pid(self) -> int:
         """The server process's id."""
         if self._process is None:
