@@ -89,7 +89,9 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--run-id", help="record under this id (resumes it if unfinished)")
     parser.add_argument("--new", action="store_true", help="start a new run, never resume")
-    parser.add_argument("--db", metavar="URL", help="store URL (default: $COVEY_DB)")
+    parser.add_argument(
+        "--db", metavar="URL", help="store URL (default: $COVEY_DB, else .covey/covey.db here)"
+    )
     parser.add_argument(
         "--html", type=Path, metavar="PATH", help="HTML report path (default .covey/reports/)"
     )
