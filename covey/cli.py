@@ -6,10 +6,14 @@ Every failure ends as one line saying what went wrong and how to fix it, and exi
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
 
 import anyio
 
@@ -41,9 +45,31 @@ def _cmd_model_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary_of(module_name: str) -> str:
+    """A module's first docstring line, read without importing it (no `mcp` import)."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        return ""
+    doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+def _list_servers() -> int:
+    from .servers import SERVERS
+
+    print("The bundled MCP servers (covey serve NAME [--http HOST:PORT] ...):")
+    for name, module_name in SERVERS.items():
+        summary = _summary_of(module_name).split(": ", 1)[-1]
+        print(f"  {name:<8} {summary}")
+    print("`covey serve NAME --help` shows a server's options.")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .servers import SERVERS
 
+    if args.name is None:
+        return _list_servers()
     module_name = SERVERS.get(args.name)
     if module_name is None:
         known = ", ".join(sorted(SERVERS))
@@ -74,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="run a bundled MCP server (stdio by default, --http HOST:PORT for HTTP)",
     )
-    serve.add_argument("name", help="server name, e.g. files, calc, time")
+    serve.add_argument(
+        "name", nargs="?", help="server name, e.g. files, calc, time (none: list them)"
+    )
     serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own options")
     serve.set_defaults(handler=_cmd_serve)
 
@@ -94,9 +122,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoveyError as exc:
         print(f"covey: error: {exc}", file=sys.stderr)
         return 1
+    except BaseExceptionGroup as group:  # tasks that failed together, e.g. eval runs
+        first = _first_covey_error(group)
+        if first is None:
+            raise
+        print(f"covey: error: {first}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _first_covey_error(group: BaseExceptionGroup[BaseException]) -> CoveyError | None:
+    """The first CoveyError in a group whose every leaf is one (else None: a bug to show)."""
+    leaves: list[BaseException] = []
+    for found in group.exceptions:
+        if isinstance(found, BaseExceptionGroup):
+            inner = _first_covey_error(cast("BaseExceptionGroup[BaseException]", found))
+            if inner is None:
+                return None
+            leaves.append(inner)
+        else:
+            leaves.append(found)
+    if not all(isinstance(leaf, CoveyError) for leaf in leaves):
+        return None
+    return cast(CoveyError, leaves[0])
 
 
 if __name__ == "__main__":

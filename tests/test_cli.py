@@ -24,3 +24,14 @@ def test_unknown_server_is_one_clear_line() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("covey: error: No bundled server named 'no-such-server'")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_a_name_lists_the_servers() -> None:
+    from covey.servers import SERVERS
+
+    listed = covey("serve")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "The bundled MCP servers (covey serve NAME [--http HOST:PORT] ...):"
+    assert [line.split()[0] for line in lines[1:-1]] == list(SERVERS)
+    assert "  calc     arithmetic without `eval`, exact with rationals when asked." in lines

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from . import _format as fmt
 from ._metrics import Proportion
 
 __all__ = ["rate_bars", "histogram", "column_rates"]
@@ -62,7 +63,7 @@ def rate_bars(rows: Sequence[tuple[str, Proportion | None, str]], *, width: int 
         color = COLORS.get(verdict, GREY)
         body.append(
             f'<rect x="{left}" y="{y + 3}" width="{plot * rate.rate:.1f}" height="{step - 6}" '
-            f'fill="{color}"><title>{escape(label)}: {rate.rate * 100:.1f}% '
+            f'fill="{color}"><title>{escape(label)}: {fmt.percent(rate.rate)} '
             f"({rate.successes}/{rate.total})</title></rect>"
         )
         lo, hi, mid = left + plot * rate.low, left + plot * rate.high, y + step / 2
@@ -86,23 +87,34 @@ def histogram(values: Sequence[float], *, unit: str = "s", width: int = 760) -> 
     for v in values:
         counts[min(int((v - lo) / span * bins), bins - 1)] += 1
     peak = max(counts)
+    base = top + plot_h
     body = [
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
-        f'stroke="{AXIS}"/>',
+        f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="{AXIS}"/>',
         _text(left - 4, top + 8, str(peak), "end"),
-        _text(left - 4, top + plot_h, "0", "end"),
+        _text(left - 4, base, "0", "end"),
+        _text(
+            12,
+            top + plot_h / 2,
+            "trials",
+            "middle",
+            f' transform="rotate(-90 12 {top + plot_h / 2:.1f})"',
+        ),
     ]
     bar_w = plot_w / bins
     for i, n in enumerate(counts):
         h = plot_h * n / peak
         start = lo + span * i / bins
         body.append(
-            f'<rect x="{left + i * bar_w + 1:.1f}" y="{top + plot_h - h:.1f}" '
+            f'<rect x="{left + i * bar_w + 1:.1f}" y="{base - h:.1f}" '
             f'width="{bar_w - 2:.1f}" height="{h:.1f}" fill="#1565c0">'
-            f"<title>{start:.2f}-{start + span / bins:.2f} {unit}: {n}</title></rect>"
+            f"<title>{fmt.seconds(start)}-{fmt.seconds(start + span / bins)} {unit}: {n} "
+            "trials</title></rect>"
         )
-    body.append(_text(left, height - 10, f"{lo:.2f} {unit}"))
-    body.append(_text(left + plot_w, height - 10, f"{hi:.2f} {unit}", "end"))
+    for tick in range(5):  # the bins' edges at 0, 1/4, ... of the span
+        x, value = left + plot_w * tick / 4, lo + span * tick / 4
+        anchor = "start" if tick == 0 else "end" if tick == 4 else "middle"
+        body.append(_text(x, base + 13, fmt.seconds(value), anchor))
+    body.append(_text(left + plot_w / 2, height - 3, f"latency per trial ({unit})", "middle"))
     return _svg(width, height, "Histogram of trial latency", body)
 
 
@@ -121,14 +133,14 @@ def column_rates(rates: Sequence[Proportion | None], *, width: int = 760) -> str
     ]
     for i, rate in enumerate(rates):
         x = left + i * slot
-        body.append(_text(x + slot / 2, height - 10, f"#{i}", "middle"))
+        body.append(_text(x + slot / 2, height - 10, f"#{i + 1}", "middle"))
         if rate is None:
             continue
         h = plot_h * rate.rate
         body.append(
             f'<rect x="{x + slot * 0.2:.1f}" y="{top + plot_h - h:.1f}" '
             f'width="{slot * 0.6:.1f}" height="{h:.1f}" fill="#6a1b9a">'
-            f"<title>trial #{i}: {rate.rate * 100:.1f}% ({rate.successes}/{rate.total})"
+            f"<title>trial #{i + 1}: {fmt.percent(rate.rate)} ({rate.successes}/{rate.total})"
             f"</title></rect>"
         )
         y_lo, y_hi, mid = (

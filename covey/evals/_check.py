@@ -3,12 +3,14 @@
 Both are replayed by covey's scripted model server through the real runner (fresh worlds,
 real server processes), so a check proves each case can be passed and that every one of its
 scorers fails in at least one of its mistakes (`mistake`, then any `mistakes`): no scorer
-that can never fail. A mistake that ends in an infrastructure error proves nothing.
+that can never fail. A mistake that ends in an infrastructure error proves nothing. A case
+with a solution and no mistake passes the check with a note: only its solution is proved.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +21,7 @@ from ..store import Store
 from ..testing import ScriptedModelServer
 from ._case import Suite
 from ._oracle import replay_policy
+from ._report_terminal import Progress
 from ._results import RunResults
 from ._runner import EvalOptions, run_eval
 
@@ -39,11 +42,14 @@ class SuiteCheck(BaseModel):
     scorers_never_failed: dict[str, list[str]] = Field(default_factory=dict[str, list[str]])
     """Case id -> its scorers that no mistake failed: nothing shows they can fail."""
     unchecked: list[str] = Field(default_factory=list[str])
-    """Cases without a solution or a mistake."""
+    """Cases without a solution: nothing shows they can be passed."""
+    no_mistake: list[str] = Field(default_factory=list[str])
+    """Cases with a solution and no mistake: their solution is checked, but nothing shows
+    their scorers can fail. A note, not a failure."""
 
     @property
     def ok(self) -> bool:
-        """Every solution passes, and every scorer of every case fails in some mistake."""
+        """Every solution passes and every scorer of a case with mistakes fails in one."""
         return not (
             self.solution_failed
             or self.mistake_passed
@@ -59,8 +65,15 @@ def scorer_label(names: list[str], index: int) -> str:
     return name if names.count(name) == 1 else f"{name} #{index + 1}"
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Replays:
+    store: Store
+    concurrency: int
+    progress: Progress | None
+
+
 async def _replay(
-    suite: Suite, which: Literal["solution", "mistake"], store: Store, concurrency: int, run: str
+    suite: Suite, which: Literal["solution", "mistake"], replays: _Replays, run: str
 ) -> RunResults:
     policy = replay_policy(suite, which)
     async with ScriptedModelServer(policy=policy) as server:
@@ -69,10 +82,11 @@ async def _replay(
             return await run_eval(
                 suite,
                 model,
-                store=store,
+                store=replays.store,
                 run_id=f"check-{run}",
                 label=f"{which} replay",
-                options=EvalOptions(concurrency=concurrency, attempts=1),
+                options=EvalOptions(concurrency=replays.concurrency, attempts=1),
+                progress=replays.progress,
             )
 
 
@@ -93,10 +107,10 @@ def _variants(suite: Suite) -> list[Suite]:
     return rounds
 
 
-async def _check_mistakes(check: SuiteCheck, suite: Suite, store: Store, concurrency: int) -> None:
+async def _check_mistakes(check: SuiteCheck, suite: Suite, replays: _Replays) -> None:
     failed: dict[str, set[int]] = {c.id: set() for c in suite.cases if c.all_mistakes()}
     for index, variant in enumerate(_variants(suite)):
-        run = await _replay(variant, "mistake", store, concurrency, f"mistake-{index + 1}")
+        run = await _replay(variant, "mistake", replays, f"mistake-{index + 1}")
         for trial in run.trials:
             where = trial.case_id if index == 0 else f"{trial.case_id} (mistake {index + 1})"
             if trial.status == "error":
@@ -113,22 +127,29 @@ async def _check_mistakes(check: SuiteCheck, suite: Suite, store: Store, concurr
             check.scorers_never_failed[case.id] = never
 
 
-async def check_suite(suite: Suite, *, concurrency: int = 4) -> SuiteCheck:
-    """Replay every case's solution and mistakes; see `SuiteCheck` for what is reported."""
+async def check_suite(
+    suite: Suite, *, concurrency: int = 4, progress: Progress | None = None
+) -> SuiteCheck:
+    """Replay every case's solution and mistakes; see `SuiteCheck` for what is reported.
+
+    `progress` hears of each replay (the solutions, then each round of mistakes) as a run.
+    """
     check = SuiteCheck(suite=suite.name, cases=len(suite.cases))
-    check.unchecked = [c.id for c in suite.cases if c.solution is None or not c.all_mistakes()]
+    check.unchecked = [c.id for c in suite.cases if c.solution is None]
+    check.no_mistake = [c.id for c in suite.cases if c.solution and not c.all_mistakes()]
     solved = [c for c in suite.cases if c.solution]
     with tempfile.TemporaryDirectory(prefix="covey-check-") as tmp:
         async with Store(f"sqlite:///{Path(tmp) / 'check.db'}") as store:
+            replays = _Replays(store=store, concurrency=concurrency, progress=progress)
             if solved:
                 subset = suite.model_copy(update={"cases": solved})
-                run = await _replay(subset, "solution", store, concurrency, "solution")
+                run = await _replay(subset, "solution", replays, "solution")
                 for trial in run.trials:
                     if trial.status != "passed":
                         failing = [(s.name, s.explanation) for s in trial.scores if not s.passed]
                         check.solution_failed[trial.case_id] = trial.error or _why(failing)
             if any(c.all_mistakes() for c in suite.cases):
-                await _check_mistakes(check, suite, store, concurrency)
+                await _check_mistakes(check, suite, replays)
     return check
 
 
@@ -146,7 +167,17 @@ def format_check(check: SuiteCheck) -> str:
             f"  FAIL {case_id}: no mistake fails {', '.join(names)}: add a mistake it catches"
         )
     for case_id in check.unchecked:
-        lines.append(f"  WARN {case_id}: has no solution or no mistake to check")
-    if check.ok:
+        lines.append(f"  FAIL {case_id}: has no `solution`, so nothing shows it can be passed")
+    for case_id in check.no_mistake:
+        lines.append(
+            f"  NOTE {case_id}: no `mistake` (the solution with one thing wrong), so nothing "
+            "shows its scorers can fail"
+        )
+    if check.ok and check.no_mistake:
+        lines.append(
+            f"  OK: every solution passes; add a `mistake` to the {len(check.no_mistake)} "
+            "noted case(s) to check their scorers too."
+        )
+    elif check.ok:
         lines.append("  OK: every solution passes and every scorer fails in some mistake.")
     return "\n".join(lines)

@@ -97,12 +97,37 @@ def _is_report_file(run: str) -> bool:
     return run.endswith(".json") and Path(run).is_file()
 
 
+def _check_exists(store: Store, db: str | None) -> None:
+    """Reading must not leave an empty SQLite file behind: a missing one is an error."""
+    import os
+
+    import sqlalchemy as sa
+
+    from .._errors import UsageError
+
+    url = sa.make_url(store.url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    if path.exists():
+        return
+    if db is None and not os.environ.get("COVEY_DB", "").strip():
+        where = f"{path} (.covey/covey.db under the current directory, the default store)"
+    else:
+        where = f"{path} (from {'--db' if db else 'COVEY_DB'})"
+    raise UsageError(
+        f"No eval store at {where}: run `covey eval SUITE` here first, or pass --db URL "
+        "(or set COVEY_DB) to the store that holds your runs."
+    )
+
+
 async def _load(db: str | None, run_ids: Sequence[str], loader: RunLoader) -> dict[str, RunResults]:
     from .._errors import UsageError
     from ..store import Store
 
     runs: dict[str, RunResults] = {}
     store = Store.from_url(db) if db else Store.from_env()
+    _check_exists(store, db)
     async with store:
         for run_id in run_ids:
             wanted = run_id

@@ -143,6 +143,36 @@ def compare_runs(a: RunResults, b: RunResults) -> PairedComparison:
     )
 
 
+def _trial_counts(c: PairedComparison) -> list[str]:
+    """A warning when the two runs rest on different numbers of trials."""
+    k_a, k_b = c.run_a.trials_per_case, c.run_b.trials_per_case
+    if k_a != k_b:
+        return [
+            f"Warning: A ran {k_a} trials per case and B {k_b}: each case's rate is compared, "
+            "but the one with fewer trials is less certain."
+        ]
+    n_a = c.success_a.total if c.success_a else 0
+    n_b = c.success_b.total if c.success_b else 0
+    if n_a != n_b:
+        return [
+            f"Warning: A counts {n_a} trials of the paired cases and B {n_b} (unfinished "
+            "trials or infrastructure errors): resume the shorter run for a like comparison."
+        ]
+    return []
+
+
+def _distinct(ids: Sequence[str], width: int) -> list[str]:
+    """Run ids cut to `width` so that they still differ: their shared start goes first."""
+    if max(map(len, ids), default=0) <= width or len(set(ids)) < len(ids):
+        return list(ids)
+    first, last = min(ids), max(ids)
+    pairs = enumerate(zip(first, last, strict=False))
+    shared = next((i for i, (x, y) in pairs if x != y), len(first))
+    shared = first.rfind("-", 0, shared) + 1  # cut between words: `~37813-v1`, not `~3-v1`
+    cells = ["~" + run_id[shared:] for run_id in ids]
+    return [cell if len(cell) <= width else cell[: width - 1] + "~" for cell in cells]
+
+
 def format_comparison(comparison: PairedComparison, *, width: int = 100) -> str:
     """The paired comparison as plain text: headline, tests, and the cases that changed."""
     c = comparison
@@ -163,6 +193,7 @@ def format_comparison(comparison: PairedComparison, *, width: int = 100) -> str:
         lines.append(
             f"Not paired: {len(c.only_in_a)} cases only in A, {len(c.only_in_b)} only in B."
         )
+    lines += _trial_counts(c)
     changed = [x for x in c.cases if x.change != "same"]
     if changed:
         rows = [
@@ -213,5 +244,14 @@ def format_side_by_side(summaries: Sequence[RunSummary], *, width: int = 100) ->
     align: list[fmt.Align] = ["<", "<", ">", ">", ">", ">", ">", ">", ">"]
     suites = sorted({s.run.suite for s in summaries})
     title = f"Suite {', '.join(suites)}: {len(summaries)} runs (pass^{k}: all {k} trials pass)"
-    table = fmt.table([*headers, "cost"], rows, align=align, width=width, flexible=1)
-    return "\n".join([title, *table])  # long run ids give way to the model labels
+    headers.append("cost")
+    others = sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers) if i != 1)
+    room = width - others - 2 * (len(headers) - 1)  # what the run column can have
+    for row, run_id in zip(rows, _distinct([r[1] for r in rows], max(room, 12)), strict=True):
+        row[1] = run_id
+    table = fmt.table(headers, rows, align=align, width=width, flexible=1)
+    notes: list[str] = []
+    if len({s.run.trials_per_case for s in summaries}) > 1:
+        each = ", ".join(f"{s.run.run_id} {s.run.trials_per_case}" for s in summaries)
+        notes.append(f"Warning: the runs have different trials per case ({each}).")
+    return "\n".join([title, *table, *notes])  # long run ids give way to the model labels

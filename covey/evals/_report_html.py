@@ -160,7 +160,7 @@ def _message(message: dict[str, Any]) -> str:
 
 def _trial(trial: TrialResult) -> str:
     scores = "".join(
-        f"<li>{escape(s.name)}: {s.value:.2f} {'pass' if s.passed else 'fail'} - "
+        f"<li>{escape(s.name)}: {fmt.score(s.value)} {'pass' if s.passed else 'fail'} - "
         f"{escape(s.explanation)}</li>"
         for s in trial.scores
     )
@@ -175,8 +175,9 @@ def _trial(trial: TrialResult) -> str:
         f'<details class="trial" data-status="{trial.status}" '
         f'data-case-id="{escape(trial.case_id)}" data-trial="{trial.trial}">'
         f'<summary><span class="{trial.status}">{trial.status}</span> '
-        f"{escape(trial.case_id)} #{trial.trial} score {trial.score:.2f} "
-        f"{trial.latency_s:.2f} s {trial.input_tokens + trial.output_tokens} tokens "
+        f"{escape(trial.case_id)} #{trial.trial + 1} score {fmt.score(trial.score)} "
+        f"{fmt.seconds(trial.latency_s)} s "
+        f"{fmt.count(trial.input_tokens + trial.output_tokens)} tokens "
         f"{trial.turns} turns{escape(limit)}</summary>{''.join(body)}</details>"
     )
 
@@ -191,6 +192,16 @@ def _trials(trials: Iterable[TrialResult], case_order: list[str]) -> str:
     return (
         f'<h2>Trials (<span id="trials-shown">{len(ordered)}</span> shown)</h2>'
         f'<div class="filters">{buttons}</div>' + "".join(_trial(t) for t in ordered)
+    )
+
+
+def _by_trial(summary: RunSummary) -> str:
+    """Success by trial index, when there are several (with one, it is the success rate)."""
+    if len(summary.by_trial_index) < 2:
+        return ""
+    return (
+        "<h2>Success by trial</h2>"
+        f'<div id="chart-trial-index">{column_rates(summary.by_trial_index)}</div>'
     )
 
 
@@ -211,8 +222,7 @@ def html_report(results: RunResults, summary: RunSummary | None = None) -> str:
         + _stats(summary.overall, summary.ks, summary.currency)
         + f'<h2>Success per case</h2><div id="chart-cases">{bars}</div>'
         + f'<h2>Latency</h2><div id="chart-latency">{histogram(latencies)}</div>'
-        + "<h2>Success by trial index</h2>"
-        + f'<div id="chart-trial-index">{column_rates(summary.by_trial_index)}</div>'
+        + _by_trial(summary)
         + "<h2>Cases</h2>"
         + _case_table(summary)
         + _tag_table(summary)

@@ -127,6 +127,10 @@ class Progress(Protocol):
         """The run is about to execute `total` trials."""
         ...
 
+    def begin(self, case_id: str, trial: int) -> None:
+        """A trial has its slots and starts (it may wait for them before this)."""
+        ...
+
     def advance(self, result: TrialResult) -> None:
         """One trial finished (passed, failed or errored)."""
         ...
@@ -136,11 +140,18 @@ class Progress(Protocol):
         ...
 
 
-class ProgressBar:
-    """A progress bar: drawn in place on a terminal, one line per `every` trials otherwise.
+def _clock_text(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
-    It shows trials done of the total, passed/failed/error counts, the success rate so
-    far (errors not counted), trials per second and the time left.
+
+class ProgressBar:
+    """A progress bar: redrawn in place on a terminal, one line per `every` trials otherwise.
+
+    It shows trials done of the total, passed/failed/error counts, trials running, the
+    success rate so far (errors not counted), trials per second, the time elapsed and the
+    time left. Call `tick()` on a timer: a terminal is redrawn (the clock moves while slow
+    trials run), and without one a line is printed when `quiet` seconds passed without one.
 
     Example:
         ```python
@@ -157,7 +168,8 @@ class ProgressBar:
         stream: TextIO | None = None,
         *,
         tty: bool | None = None,
-        every: int = 10,
+        every: int = 1,
+        quiet: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Configure the bar.
@@ -166,17 +178,23 @@ class ProgressBar:
             stream: Where to draw (default standard error).
             tty: Draw in place; default: whether `stream` is a terminal.
             every: Without a terminal, print a line after every `every` trials.
-            clock: Seconds source for rate and ETA.
+            quiet: Without a terminal, `tick()` prints a line after this many seconds
+                without one.
+            clock: Seconds source for elapsed time, rate and ETA.
         """
         self._stream = stream if stream is not None else sys.stderr
         self._tty = self._stream.isatty() if tty is None else tty
         self._every = max(every, 1)
+        self._quiet = quiet
         self._clock = clock
         self.total = 0
         self.passed = 0
         self.failed = 0
         self.errors = 0
+        self.running = 0
         self._started = 0.0
+        self._printed = 0.0
+        self._active = False
         self._drawn = 0
 
     @property
@@ -187,8 +205,15 @@ class ProgressBar:
     def start(self, total: int) -> None:
         """Begin counting towards `total` trials."""
         self.total = total
-        self.passed = self.failed = self.errors = 0
-        self._started = self._clock()
+        self.passed = self.failed = self.errors = self.running = 0
+        self._started = self._printed = self._clock()
+        self._active = True
+        if self._tty:
+            self._draw()
+
+    def begin(self, case_id: str, trial: int) -> None:
+        """Count one more trial running."""
+        self.running += 1
         if self._tty:
             self._draw()
 
@@ -200,18 +225,29 @@ class ProgressBar:
             self.failed += 1
         else:
             self.errors += 1
+        self.running = max(self.running - 1, 0)
         if self._tty:
             self._draw()
         elif self.done % self._every == 0 or self.done == self.total:
-            print(self.line(), file=self._stream, flush=True)
+            self._print()
+
+    def tick(self) -> None:
+        """Redraw with the time now (a terminal), or print a line after a quiet spell."""
+        if not self._active:
+            return
+        if self._tty:
+            self._draw()
+        elif self._clock() - self._printed >= self._quiet:
+            self._print()
 
     def finish(self) -> None:
         """End the bar's line (on a terminal) or print the final count."""
+        self._active = False
         if self._tty:
             self._draw()
             print(file=self._stream, flush=True)
         elif self.done % self._every != 0 and self.done != self.total:
-            print(self.line(), file=self._stream, flush=True)
+            self._print()
 
     def line(self, width: int = WIDTH) -> str:
         """The current state as one line of at most `width` characters."""
@@ -221,17 +257,21 @@ class ProgressBar:
         speed = self.done / elapsed if elapsed > 0 else 0.0
         eta = "-"
         if speed > 0 and self.total >= self.done:
-            left = round((self.total - self.done) / speed)
-            eta = f"{left // 60}:{left % 60:02d}"
+            eta = _clock_text((self.total - self.done) / speed)
         text = (
             f" {self.done}/{self.total}  pass {self.passed} fail {self.failed} "
-            f"err {self.errors}  rate {rate}  {speed:.1f}/s  ETA {eta}"
+            f"err {self.errors}  running {self.running}  rate {rate}  {speed:.2f}/s  "
+            f"{_clock_text(elapsed)} ETA {eta}"
         )
         room = width - len(text) - 2
         if room >= 10:
             filled = room * self.done // self.total if self.total else room
             text = "[" + "#" * filled + "." * (room - filled) + "]" + text
         return text[:width]
+
+    def _print(self) -> None:
+        self._printed = self._clock()
+        print(self.line(), file=self._stream, flush=True)
 
     def _draw(self) -> None:
         width = min(shutil.get_terminal_size((WIDTH, 24)).columns, WIDTH) - 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
@@ -13,7 +13,7 @@ import anyio
 import openai
 from openai.types.chat import ChatCompletionChunk
 
-from .._errors import ModelResponseError, UsageError
+from .._errors import ModelHTTPError, ModelResponseError, UsageError
 from ._assemble import StreamAssembler, read_completion
 from ._config import ModelConfig
 from ._constrained import constrained_messages, envelope_schema
@@ -141,6 +141,24 @@ class ModelClient:
                     )
                 self._model = page.data[0].id
         return self._model
+
+    async def served_models(self, *, timeout: float = 5.0) -> list[str] | None:  # noqa: ASYNC109
+        """The model names the server lists at `/v1/models`, asked once without retries.
+
+        Returns:
+            The names, or None when the server answers with an error status (it does not
+            list models).
+
+        Raises:
+            ModelConnectionError: nothing answers at the base URL within `timeout` seconds.
+        """
+        config = replace(self.config, timeout=timeout, connect_timeout=timeout, max_retries=0)
+        quick = self._openai.with_options(timeout=timeout, max_retries=0)
+        try:
+            page = await call_with_retries(quick.models.list, config)
+        except ModelHTTPError:
+            return None
+        return [model.id for model in page.data]
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> list[list[float]]:
         """Vectors for `texts` from the server's `/v1/embeddings` (llama.cpp, vLLM, ...).

@@ -77,8 +77,9 @@ def _hint_for_status(status: int, config: ModelConfig) -> str:
     if status in (401, 403):
         return "Set COVEY_API_KEY (or pass api_key=...) to a key this server accepts."
     if status == 404:
+        name = f"the model name {config.model!r} and " if config.model is not None else ""
         return (
-            f"Check the model name {config.model!r} and the base URL (it usually ends in /v1); "
+            f"Check {name}the base URL (it usually ends in /v1); "
             "`GET /v1/models` lists the names the server knows."
         )
     if status == 429:

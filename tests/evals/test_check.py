@@ -59,3 +59,16 @@ async def test_a_mistake_that_ends_in_an_infrastructure_error_is_not_caught() ->
     assert "ConnectionResetError: the network went away" in check.mistake_errored["times"]
     assert not check.ok
     assert "its mistake ended in an error" in format_check(check)
+
+
+async def test_a_case_with_a_solution_and_no_mistake_passes_with_a_note() -> None:
+    suite = _suite([])
+    case = suite.cases[0].model_copy(update={"mistake": None})
+    check = await check_suite(suite.model_copy(update={"cases": [case]}))
+    assert check.ok and check.no_mistake == ["times"] and check.unchecked == []
+    assert format_check(check).splitlines()[1:] == [
+        "  NOTE times: no `mistake` (the solution with one thing wrong), so nothing shows its "
+        "scorers can fail",
+        "  OK: every solution passes; add a `mistake` to the 1 noted case(s) to check their "
+        "scorers too.",
+    ]

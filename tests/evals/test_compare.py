@@ -7,6 +7,7 @@ import pytest
 from covey.evals._compare import compare_runs, format_comparison, format_side_by_side
 from covey.evals._metrics import wilson_interval
 from covey.evals._prices import PriceTable
+from covey.evals._results import RunResults
 from covey.evals._summary import summarize
 
 from .report_data import OUTCOMES, make_run
@@ -115,3 +116,38 @@ def test_side_by_side_compares_models_on_one_suite() -> None:
     row_b = lines[4].split()
     # No price for "big": cost unknown, not zero. 5/9 passed.
     assert row_b[:3] == ["http://other/v1#big", "run-s", "55.6%"] and row_b[-1] == "-"
+
+
+def _renamed(run_id: str, model: str, outcomes: dict[str, tuple[list[str], str]]) -> RunResults:
+    run = make_run(run_id, outcomes)
+    return run.model_copy(update={"run": run.run.model_copy(update={"model": model})})
+
+
+def test_side_by_side_keeps_long_run_ids_that_differ_in_the_middle_apart() -> None:
+    ids = [f"builtin-scripted-http-127.0.0.1-3781{n}-v1-k3-d8fa225d" for n in (3, 4)]
+    runs = [
+        _renamed(i, f"scripted@http://127.0.0.1:3781{n}/v1", OUTCOMES)
+        for i, n in zip(ids, (3, 4), strict=True)
+    ]
+    lines = format_side_by_side([summarize(r) for r in runs]).splitlines()
+    assert max(len(line) for line in lines) <= 100
+    cells = [line.split()[1] for line in lines[3:5]]
+    # The shared start goes first: cut at the end, both would read `builtin-~`.
+    assert cells == ["~37813-~", "~37814-~"]
+
+
+def test_runs_with_different_trial_counts_are_compared_with_a_warning() -> None:
+    one = {case: (tags, letters[0]) for case, (tags, letters) in OUTCOMES.items()}
+    a, b = make_run("run-a"), make_run("run-b", one)
+    paired = format_comparison(compare_runs(a, b))
+    assert (
+        "Warning: A ran 3 trials per case and B 1: each case's rate is compared, but the one "
+        "with fewer trials is less certain."
+    ) in paired.splitlines()
+    side = format_side_by_side([summarize(a), summarize(b)]).splitlines()
+    assert side[-1] == "Warning: the runs have different trials per case (run-a 3, run-b 1)."
+    # Same k, but A has an infrastructure error where B has a counted trial.
+    uneven = format_comparison(compare_runs(a, make_run("run-b", B_OUTCOMES)))
+    assert "Warning: A counts 11 trials of the paired cases and B 12 (unfinished" in uneven
+    same = format_comparison(compare_runs(a, make_run("run-c")))
+    assert "Warning" not in same

@@ -32,6 +32,7 @@ async def test_covey_eval_on_the_embedded_model_ends_with_the_table_and_the_repo
     output, errors = done.stdout.decode(), done.stderr.decode()
     assert done.returncode == 0, errors[-3000:]
     assert "Starting the embedded model" in errors
+    assert "1 trial at a time (as many as its server answers at once)" in errors  # no queue
     assert "Success" in output and "case" in output and "calc-multiply" in output
     # The model answered: a server that died on its first request shows up as an error here.
     assert "0 infrastructure errors" in output, output

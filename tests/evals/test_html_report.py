@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -16,7 +17,7 @@ from covey.evals._prices import PriceTable
 from covey.evals._report_html import html_report, write_html_report
 from covey.evals._summary import RunSummary, summarize
 
-from .report_data import HOSTILE, make_run
+from .report_data import HOSTILE, OUTCOMES, make_run
 
 PRICES = PriceTable.from_mapping({"tiny": {"input": 1.0, "output": 2.0}})
 CHROMIUM_FLAGS = [
@@ -172,3 +173,26 @@ def test_case_rows_carry_their_rates() -> None:
     html = html_report(make_run())
     assert 'data-case-id="sum-rows" data-rate="0.6666666666666666"' in html
     assert 'data-case-id="convert-time" data-rate="1.0"' in html
+
+
+def test_a_run_of_one_trial_per_case_has_no_chart_by_trial() -> None:
+    one = {case: (tags, letters[0]) for case, (tags, letters) in OUTCOMES.items()}
+    assert "chart-trial-index" not in parse(html_report(make_run("run-1", one))).by_id
+    assert "Success by trial" not in html_report(make_run("run-1", one))
+    assert "chart-trial-index" in parse(html_report(make_run())).by_id  # 3 trials per case
+
+
+def test_the_latency_histogram_labels_its_axes() -> None:
+    html = html_report(make_run())
+    latency = html.split('id="chart-latency"')[1].split("</svg>")[0]
+    texts = re.findall(r">([^<>]+)</text>", latency)
+    assert texts[0:2] == ["3", "0"]  # trials in the fullest bin, and none
+    assert "trials" in texts and "latency per trial (s)" in texts
+    assert texts[3:8] == ["0.50", "1.88", "3.25", "4.62", "6.00"]  # seconds, as in the tables
+
+
+def test_trials_are_numbered_from_one_and_figures_formatted_as_in_the_tables() -> None:
+    html = html_report(make_run())
+    assert "read-file #1 score 1.00 0.50 s 110 tokens 2 turns" in html
+    by_trial = html.split('id="chart-trial-index"')[1].split("</svg>")[0]
+    assert re.findall(r">(#\d)</text>", by_trial) == ["#1", "#2", "#3"]  # as `By trial  #1`

@@ -146,10 +146,25 @@ def test_progress_bar_without_a_terminal_prints_every_n_trials() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 3  # after 5, after 10, at 12 of 12
     assert "\r" not in out.getvalue()
-    assert "5/12  pass 4 fail 1 err 0  rate 80.0%  0.5/s  ETA 0:14" in lines[0]
-    assert lines[-1].endswith("12/12  pass 7 fail 4 err 1  rate 63.6%  0.5/s  ETA 0:00")
+    assert "5/12  pass 4 fail 1 err 0  running 0  rate 80.0%  0.50/s  0:10 ETA 0:14" in lines[0]
+    assert lines[-1].endswith(
+        "12/12  pass 7 fail 4 err 1  running 0  rate 63.6%  0.50/s  0:24 ETA 0:00"
+    )
     assert lines[-1].startswith("[" + "#" * 20)
     assert all(len(line) <= 100 for line in lines)
+
+
+def test_progress_bar_without_a_terminal_prints_a_line_per_trial_by_default() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(out, tty=False, clock=FakeClock())
+    bar.start(12)
+    for trial in make_run().trials[:3]:
+        bar.advance(trial)
+    assert [line.split("  ")[0][-4:] for line in out.getvalue().splitlines()] == [
+        "1/12",
+        "2/12",
+        "3/12",
+    ]
 
 
 def test_progress_bar_on_a_terminal_draws_in_place() -> None:
@@ -164,8 +179,42 @@ def test_progress_bar_on_a_terminal_draws_in_place() -> None:
     text = out.getvalue()
     assert text.count("\r") == 6  # start, four trials, finish
     assert text.endswith("\n") and text.count("\n") == 1
-    assert "4/4  pass 2 fail 2 err 0  rate 50.0%  1.0/s  ETA 0:00" in text.split("\r")[-1]
+    assert "4/4  pass 2 fail 2 err 0  running 0  rate 50.0%  1.00/s  0:04 ETA 0:00" in text
     assert bar.done == 4
+
+
+def test_progress_bar_on_a_terminal_moves_its_clock_while_trials_run() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    bar = ProgressBar(out, tty=True, clock=clock)
+    bar.tick()  # before the run starts: nothing to draw
+    assert out.getvalue() == ""
+    bar.start(4)
+    bar.begin("a", 0)
+    bar.begin("b", 0)
+    clock.now += 75.0
+    bar.tick()  # no trial ended, yet the time and the trials in flight show
+    assert (
+        out.getvalue()
+        .split("\r")[-1]
+        .rstrip()
+        .endswith("0/4  pass 0 fail 0 err 0  running 2  rate -  0.00/s  1:15 ETA -")
+    )
+
+
+def test_progress_bar_without_a_terminal_prints_a_line_after_a_quiet_minute() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    bar = ProgressBar(out, tty=False, clock=clock)
+    bar.start(4)
+    bar.begin("a", 0)
+    clock.now += 59.0
+    bar.tick()
+    assert out.getvalue() == ""  # a line a second would flood a log
+    clock.now += 1.0
+    bar.tick()
+    bar.tick()
+    assert out.getvalue().splitlines() == [
+        "[" + "." * 34 + "] 0/4  pass 0 fail 0 err 0  running 1  rate -  0.00/s  1:00 ETA -"
+    ]
 
 
 def test_progress_bar_finish_prints_an_unfinished_count() -> None:

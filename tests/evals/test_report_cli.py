@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,9 +107,28 @@ def test_load_runs_mixes_store_runs_latest_and_files(tmp_path: Path) -> None:
     a, b = make_run("run-a"), make_run("run-b", B_OUTCOMES)
     loader = DictLoader([a, b])
     url = f"sqlite:///{tmp_path / 'covey.db'}"
+    (tmp_path / "covey.db").touch()  # an empty SQLite database
     report = write_json_report(tmp_path / "c.json", make_run("run-c"))
     loaded = load_runs(url, ["run-a", "latest", str(report)], loader=loader)
     assert [r.run.run_id for r in loaded] == ["run-a", "run-b", "run-c"]
     assert len(loader.stores) == 2 and loader.stores[0].endswith("covey.db")
     with pytest.raises(UsageError, match="No eval runs in"):
         load_runs(url, ["latest"], loader=DictLoader([]))
+
+
+@pytest.mark.parametrize("run", ["nosuchrun", "latest"])
+def test_report_where_nothing_was_recorded_says_where_it_looked_and_creates_nothing(
+    tmp_path: Path, run: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COVEY_DB"}
+    command = [sys.executable, "-m", "covey.cli", "report", run]
+    ran = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
+    assert ran.returncode == 1
+    assert ran.stderr.splitlines() == [
+        f"covey: error: No eval store at {tmp_path / '.covey' / 'covey.db'} (.covey/covey.db "
+        "under the current directory, the default store): run `covey eval SUITE` here first, "
+        "or pass --db URL (or set COVEY_DB) to the store that holds your runs."
+    ]
+    assert list(tmp_path.iterdir()) == []  # no empty database left behind

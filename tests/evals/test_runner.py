@@ -345,3 +345,44 @@ async def test_protocol_figures_count_unknown_tools_invalid_arguments_and_malfor
     assert stats.valid_tool_name_rate == 0.8
     assert stats.schema_valid_argument_rate == 0.4
     assert stats.tool_error_rate == 0.8
+
+
+class OneSlot:
+    """A model server that works on one request at a time, as llama-cpp-python's does."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.lock = seconds, anyio.Lock()
+        self.waiting = self.most_waiting = 0
+
+    async def policy(self, request: ChatRequest) -> Reply:
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        async with self.lock:
+            self.waiting -= 1
+            await anyio.sleep(self.seconds)  # the model at work
+        return Reply(text="done")
+
+
+async def test_a_one_slot_endpoint_gets_one_trial_at_a_time_and_its_queue_is_not_timed(
+    tmp_path: Path,
+) -> None:
+    # Each answer takes 1 s and the limit is 4 s: eight trials queued at the server at
+    # once would charge the later ones up to 7 s of waiting.
+    server = OneSlot(seconds=1.0)
+    suite = Suite(
+        name="queue",
+        limits=Limits(seconds=4),
+        cases=[Case(id="done", input="Say done.", scorers=[ContainsScorer(value="done")])],
+    )
+    async with ScriptedModelServer(policy=server.policy) as scripted:
+        endpoints = EndpointLimits(caps={scripted.base_url + "/": 1})  # a URL as users write it
+        options = EvalOptions(trials=8, concurrency=8, endpoints=endpoints)
+        async with (
+            ModelClient(ModelConfig(base_url=scripted.base_url, model="m")) as model,
+            Store(f"sqlite:///{tmp_path}/s.db") as store,
+        ):
+            results = await run_eval(
+                suite, model, store=store, run_id="q", label="m", options=options
+            )
+    assert server.most_waiting == 1  # no request ever waited behind another at the server
+    assert [(t.status, t.limit_hit) for t in results.trials] == [("passed", None)] * 8
