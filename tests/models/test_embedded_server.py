@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import openai
 import pytest
 import pytest_asyncio
 
-from covey import EmbeddedModel
+from covey import EmbeddedModel, ModelClient, ModelSettings, ToolDefinition, UserMessage
 from covey.testing import first_line
 from tests.embedded import MARKS
 
@@ -165,7 +166,7 @@ async def test_a_queued_request_whose_client_left_is_never_generated(
 PARENT = textwrap.dedent(
     """
     import anyio, sys
-    from covey import EmbeddedModel
+    from covey import EmbeddedModel, ModelClient, ModelSettings, ToolDefinition, UserMessage
 
     async def main():
         async with EmbeddedModel(n_ctx=256) as embedded:
@@ -222,3 +223,28 @@ async def test_models_answers_while_a_generation_runs(server: EmbeddedModel) -> 
     assert still_busy  # answered before the generation ended
     assert listed["data"][0]["id"] == "gemma3-270m"
     assert listed["data"][0]["meta"]["slots"] == server.slots == 1
+
+
+async def test_constrained_mode_with_a_long_length_limit_does_not_crash_the_server(
+    server: EmbeddedModel,
+) -> None:
+    # llama.cpp turns maxLength 10000 into 10000 grammar rules and segfaults; the calc
+    # server's `expression` has that limit.
+    calc = ToolDefinition(
+        name="calculate",
+        description="Evaluate arithmetic.",
+        parameters={
+            "type": "object",
+            "properties": {"expression": {"type": "string", "maxLength": 10000}},
+            "required": ["expression"],
+        },
+    )
+    config = replace(server.config, tool_mode="constrained")
+    async with ModelClient(config) as client:
+        reply = await client.complete(
+            [UserMessage(content="What is 2 + 3?")],
+            tools=[calc],
+            settings=ModelSettings(temperature=0.0, max_tokens=48),
+        )
+    assert reply.finish_reason in ("stop", "length", "tool_calls")
+    assert (await status(server))["last_end"] in ("stop", "length")  # it is still serving
