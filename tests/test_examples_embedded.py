@@ -8,6 +8,7 @@ server (through COVEY_BASE_URL); the quickstart also starts its own, as a newcom
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -75,3 +76,30 @@ async def test_the_quickstart_ends_readably_on_the_default_model() -> None:
     code, out, err = await run_example("quickstart", {})
     assert_readable_end("quickstart", code, out, err)
     assert "model: gemma3-270m at http://127.0.0.1:" in out  # it started the embedded model
+
+
+def readme_programs() -> list[str]:
+    """The README's Python snippets that are whole programs (they call anyio.run)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+    programs = [block for block in blocks if "anyio.run(" in block]
+    assert len(programs) >= 4, "the README lost its runnable snippets"
+    return programs
+
+
+@pytest.mark.parametrize("index", range(len(readme_programs())))
+async def test_each_readme_program_ends_readably_on_the_embedded_model(
+    shared: EmbeddedModel, index: int, tmp_path: Path
+) -> None:
+    program = tmp_path / "snippet.py"
+    program.write_text(readme_programs()[index])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVEY_", "OPENAI_"))}
+    result = await anyio.run_process(
+        [sys.executable, str(program)],
+        cwd=tmp_path,
+        env={**env, "COVEY_BASE_URL": shared.base_url},
+        check=False,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert out.strip(), "the snippet printed nothing"
