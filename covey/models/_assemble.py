@@ -78,9 +78,26 @@ def parse_arguments(raw: str, *, call_id: str, name: str) -> ToolCall | Malforme
     return ToolCall(id=call_id, name=name, arguments=cast(dict[str, Any], value))
 
 
+def _split_think(content: str) -> tuple[str, str]:
+    """(answer, reasoning) of a reply that may open with a `<think>` block."""
+    head, sep, tail = content.partition("</think>")
+    if not sep:
+        return content.strip(), ""
+    return tail.strip(), head.replace("<think>", "", 1).strip()
+
+
 def _read_text(
-    content: str, *, constrained: bool, tool_names: Collection[str], id_prefix: str
+    content: str,
+    *,
+    constrained: bool,
+    tool_names: Collection[str],
+    id_prefix: str,
+    read_calls: bool = True,
 ) -> tuple[str, str, list[ToolCall], list[MalformedToolCall]]:
+    if not read_calls and not constrained:
+        # tool_choice "none": the model was not allowed to call, so call-like text is answer.
+        text, reasoning = _split_think(content)
+        return text, reasoning, [], []
     if constrained:
         envelope = parse_envelope(content, id_prefix=id_prefix)
         if envelope is not None:
@@ -99,8 +116,9 @@ def read_completion(
     constrained: bool,
     tool_names: Collection[str],
     id_prefix: str,
+    read_calls: bool = True,
 ) -> ModelResponse:
-    """Read a whole (non-streamed) completion.
+    """Read a whole (non-streamed) completion (its text calls too, unless not `read_calls`).
 
     Raises:
         ModelResponseError: when the server's answer is not a chat completion.
@@ -114,6 +132,7 @@ def read_completion(
         constrained=constrained,
         tool_names=tool_names,
         id_prefix=id_prefix,
+        read_calls=read_calls,
     )
     extra_reasoning = getattr(message, "reasoning_content", None)
     if isinstance(extra_reasoning, str) and extra_reasoning:
@@ -155,6 +174,8 @@ class StreamAssembler:
     constrained: bool
     tool_names: Collection[str]
     id_prefix: str
+    read_calls: bool = True
+    """Whether text tool calls are read (not when the request said `tool_choice="none"`)."""
     chunks: int = 0
     _parser: StreamingTextParser | None = None
     _text: list[str] = field(default_factory=lambda: [])
@@ -168,7 +189,7 @@ class StreamAssembler:
     _model: str = ""
 
     def __post_init__(self) -> None:
-        if not self.constrained:
+        if not self.constrained and self.read_calls:
             self._parser = StreamingTextParser(
                 tool_names=self.tool_names or None, id_prefix=self.id_prefix
             )
@@ -230,9 +251,10 @@ class StreamAssembler:
         else:
             text, reasoning, calls, malformed = _read_text(
                 "".join(self._raw_content),
-                constrained=True,
+                constrained=self.constrained,
                 tool_names=self.tool_names,
                 id_prefix=self.id_prefix,
+                read_calls=self.read_calls,
             )
             self._reasoning.append(reasoning)
             self._malformed.extend(malformed)

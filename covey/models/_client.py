@@ -67,6 +67,7 @@ class _Plan:
     constrained: bool
     tool_names: frozenset[str]
     request: dict[str, Any]
+    read_calls: bool = True
 
 
 class ModelClient:
@@ -245,6 +246,7 @@ class ModelClient:
                 constrained=plan.constrained,
                 tool_names=plan.tool_names,
                 id_prefix=id_prefix,
+                read_calls=plan.read_calls,
             )
 
         return await call_with_retries(attempt, self.config, on_retry)
@@ -272,7 +274,10 @@ class ModelClient:
             "stream_options": {"include_usage": True},
         }
         assembler = StreamAssembler(
-            constrained=plan.constrained, tool_names=plan.tool_names, id_prefix=self._id_prefix()
+            constrained=plan.constrained,
+            tool_names=plan.tool_names,
+            id_prefix=self._id_prefix(),
+            read_calls=plan.read_calls,
         )
 
         async def open_stream() -> openai.AsyncStream[ChatCompletionChunk]:
@@ -330,7 +335,10 @@ class ModelClient:
                 _add_response_format(request, caps, output)
         _add_settings(request, settings)
         return _Plan(
-            constrained=constrained, tool_names=frozenset(t.name for t in tools), request=request
+            constrained=constrained,
+            tool_names=frozenset(t.name for t in tools),
+            request=request,
+            read_calls=tool_choice != "none",
         )
 
 

@@ -282,3 +282,27 @@ def test_tool_schemas_sent_to_a_model_leave_out_large_length_limits() -> None:
     assert properties["unit"]["maxLength"] == 8
     assert "maxItems" not in properties["items"]
     assert schema["properties"]["expression"]["maxLength"] == 10_000  # the tool keeps its own
+
+
+async def test_with_tool_choice_none_call_like_text_is_the_answer() -> None:
+    # The model was told it may not call tools: text in a call's form is what it answered.
+    add = ToolDefinition(
+        name="add",
+        description="Add.",
+        parameters={"type": "object", "properties": {"a": {"type": "integer"}}},
+    )
+    said = '<think>sum</think><tool_call>{"name": "add", "arguments": {"a": 1}}</tool_call>'
+    async with ScriptedModelServer([Reply(text=said), Reply(text=said)]) as server:
+        async with ModelClient(ModelConfig(base_url=server.base_url, model="scripted")) as model:
+            whole = await model.complete(
+                [UserMessage(content="1?")], tools=[add], tool_choice="none"
+            )
+            async with aclosing(
+                model.stream([UserMessage(content="1?")], tools=[add], tool_choice="none")
+            ) as events:
+                streamed = [e async for e in events][-1]
+    assert isinstance(streamed, ResponseDone)
+    for response in (whole, streamed.response):
+        assert response.tool_calls == () and response.malformed_tool_calls == ()
+        assert response.text == '<tool_call>{"name": "add", "arguments": {"a": 1}}</tool_call>'
+        assert response.reasoning == "sum"
