@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2 as httpx
@@ -62,6 +63,16 @@ async def idle(embedded: EmbeddedModel) -> dict[str, object]:
 
     await until(free)
     return await status(embedded)
+
+
+def story(*, max_tokens: int) -> dict[str, object]:
+    """A request that generates exactly `max_tokens` tokens unless it is cancelled."""
+    return {
+        "model": "gemma3-270m",
+        "messages": [{"role": "user", "content": "Write a story."}],
+        "max_tokens": max_tokens,
+        "ignore_eos": True,
+    }
 
 
 async def test_tool_results_reach_the_model_byte_for_byte(server: EmbeddedModel) -> None:
@@ -146,12 +157,7 @@ async def test_a_queued_request_whose_client_left_is_never_generated(
     server: EmbeddedModel,
 ) -> None:
     before = await idle(server)
-    long = {
-        "model": "gemma3-270m",
-        "messages": [{"role": "user", "content": "Write a story."}],
-        "max_tokens": 120,
-        "ignore_eos": True,
-    }
+    long = story(max_tokens=120)
     async with httpx.AsyncClient(timeout=120) as http, anyio.create_task_group() as group:
         group.start_soon(partial(http.post, f"{server.base_url}/chat/completions", json=long))
         await until(partial(busy, server))
@@ -207,12 +213,9 @@ async def test_the_model_server_dies_with_its_killed_parent(how: signal.Signals)
 
 
 async def test_models_answers_while_a_generation_runs(server: EmbeddedModel) -> None:
-    long = {
-        "model": "gemma3-270m",
-        "messages": [{"role": "user", "content": "Write a story."}],
-        "max_tokens": 1800,
-        "ignore_eos": True,
-    }
+    long = story(max_tokens=1800)
+    listed: dict[str, Any] = {}
+    still_busy: object = False
     async with httpx.AsyncClient(timeout=120) as http, anyio.create_task_group() as group:
         group.start_soon(partial(http.post, f"{server.base_url}/chat/completions", json=long))
         await until(partial(busy, server))
