@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_parsers(commands)
     add_eval_parser(commands)
+    from .rating._cli import add_parser as add_rate_parser
+
+    add_rate_parser(commands)
     return parser
 
 

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["covey", "covey.models", "covey.tools", "covey.agents"]
+PACKAGES = ["covey", "covey.models", "covey.tools", "covey.agents", "covey.evals", "covey.rating"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -8,6 +8,9 @@ Example:
     ```
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
 from ._check import SuiteCheck, check_suite
 from ._judge import JudgeScorer, JudgeUnavailable
@@ -38,6 +41,24 @@ from ._scorers_trajectory import ToolCalledScorer, ToolErrorsScorer, ToolSequenc
 from ._suite_load import load_suite, suite_schema
 from ._trial import Scorer, ToolCallRecord, TrialContext
 from ._world import MemorySeed, RelationSeed, ServerName, World, WorldSetup, create_world
+
+if _TYPE_CHECKING:
+    from ..rating import RateOptions, Rating, rate_server
+
+_LAZY = {"rate_server": "covey.rating", "RateOptions": "covey.rating", "Rating": "covey.rating"}
+"""Names loaded on first use: the rater is not imported with covey.evals."""
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'covey.evals' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Suite",
@@ -90,4 +111,7 @@ __all__ = [
     "ScoreResult",
     "TrialResult",
     "TrialStatus",
+    "rate_server",
+    "RateOptions",
+    "Rating",
 ]

@@ -86,14 +86,7 @@ def check_definitions(tools: list[Tool], draft: DimensionDraft) -> None:
         _input_schema(tool, draft)
         _annotations(tool, draft)
         _output_schema(tool, draft)
-        if tool.name in COMMON_TOOL_NAMES:
-            draft.failed(
-                "definitions.name_collision",
-                "info",
-                f"the name {tool.name!r} is also a tool of {COMMON_TOOL_NAMES[tool.name]}; "
-                "clients that combine both must prefix it",
-                tool=tool.name,
-            )
+    _collisions(tools, draft)
     names = [t.name for t in tools]
     for name in sorted({n for n in names if names.count(n) > 1}):
         draft.failed(
@@ -101,6 +94,21 @@ def check_definitions(tools: list[Tool], draft: DimensionDraft) -> None:
             "high",
             f"the tool name {name!r} is listed {names.count(name)} times",
             tool=name,
+        )
+
+
+def _collisions(tools: list[Tool], draft: DimensionDraft) -> None:
+    by_server: dict[str, list[str]] = {}
+    for tool in tools:
+        if tool.name in COMMON_TOOL_NAMES:
+            by_server.setdefault(COMMON_TOOL_NAMES[tool.name], []).append(tool.name)
+    for server, names in sorted(by_server.items()):
+        draft.failed(
+            "definitions.name_collision",
+            "info",
+            f"{len(names)} tool names are also tools of {server}; a client that combines "
+            "both servers must prefix them",
+            received=names,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import anyio
 
@@ -17,6 +18,7 @@ from ._probe_site import probe_site
 from ._protocol import check_protocol, connect_both_eras
 from ._robustness import check_robustness
 from ._security import check_security
+from ._security_http import check_http_security
 from ._session import Connection, Sandbox, Target, describe
 from .models import DimensionName, Rating
 
@@ -37,13 +39,14 @@ async def rate_server(
     url: str | None = None,
     headers: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    copy: Sequence[Path] = (),
     options: RateOptions | None = None,
 ) -> Rating:
     """Rate an MCP server: a stdio `command` (run in a fresh temporary directory) or a `url`.
 
     In `command`, the argument text `{workdir}` is replaced by that directory. The rating
     finishes within `options.budget` seconds whatever the server does, and says when it
-    stopped early.
+    stopped early. `copy` lists files (a database, say) copied into that directory first.
 
     Raises:
         CoveyError: neither or both of `command` and `url` were given.
@@ -52,7 +55,7 @@ async def rate_server(
         command=tuple(command or ()), url=url, headers=dict(headers or {}), env=dict(env or {})
     )
     options = options or RateOptions()
-    sandbox = Sandbox.create()
+    sandbox = Sandbox.create(copy)
     conn = Connection(target=target, sandbox=sandbox, timeout=options.start_timeout)
     ctx = RateContext(conn=conn, sandbox=sandbox, options=options)
     drafts: dict[DimensionName, DimensionDraft] = {n: DimensionDraft(name=n) for n in DIMENSIONS}
@@ -90,7 +93,7 @@ async def _run(
         ctx.stopped_because = f"the server did not start or connect: {why}"
         for name in DIMENSIONS[1:]:
             drafts[name].rated = False
-            drafts[name].notes.append(ctx.stopped_because)
+            drafts[name].notes.append("the server did not start or connect (see protocol)")
         return
     ctx.conn.timeout = ctx.options.call_timeout
     info = ctx.conn.client.server_info
@@ -101,4 +104,5 @@ async def _run(
     await check_robustness(ctx, drafts["robustness"], drafts["definitions"])
     with probe_site() as site:
         await check_security(ctx, drafts["security"], site)
+    await check_http_security(ctx, drafts["security"])
     await check_performance(ctx, drafts["performance"])

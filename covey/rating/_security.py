@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mcp_types import Tool
 
@@ -24,7 +24,7 @@ from ._session import CANARY
 
 __all__ = ["check_security", "snapshot", "tool_kinds"]
 
-_PATH = re.compile(r"path|file|dir|folder|root", re.IGNORECASE)
+_PATH = re.compile(r"path|file|dir|folder|root|source|destination|^src$|^dest", re.IGNORECASE)
 _URL = re.compile(r"url|uri|href|link|endpoint", re.IGNORECASE)
 _SQL = re.compile(r"^(sql|query|statement)$", re.IGNORECASE)
 _COMMAND = re.compile(r"command|cmd|shell|script", re.IGNORECASE)
@@ -35,9 +35,14 @@ def tool_kinds(tool: Tool) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {}
     properties: dict[str, Any] = tool.input_schema.get("properties") or {}
     for name, spec in properties.items():
-        if not isinstance(spec, dict) or spec.get("type", "string") not in ("string", ["string"]):  # type: ignore[union-attr]
+        if not isinstance(spec, dict):
             continue
-        fmt = str(spec.get("format", ""))  # type: ignore[union-attr]
+        spec = cast("dict[str, Any]", spec)
+        if spec.get("type") == "array" and isinstance(spec.get("items"), dict):
+            spec = cast("dict[str, Any]", spec["items"])  # a list of paths is probed as one
+        if spec.get("type", "string") not in ("string", ["string"]):
+            continue
+        fmt = str(spec.get("format", ""))
         if _URL.search(name) or fmt in ("uri", "url", "iri"):
             kinds.setdefault("url", []).append(name)
         elif _PATH.search(name):
@@ -93,7 +98,10 @@ async def check_security(ctx: RateContext, draft: DimensionDraft, site: ProbeSit
 async def _probe(
     ctx: RateContext, tool: Tool, field: str, value: str
 ) -> tuple[dict[str, Any], Outcome]:
-    arguments = {**valid_arguments(tool.input_schema), field: value}
+    properties = cast("dict[str, Any]", tool.input_schema.get("properties") or {})
+    spec = cast("dict[str, Any]", properties.get(field, {}))
+    probe: Any = [value] if spec.get("type") == "array" else value
+    arguments = {**valid_arguments(tool.input_schema), field: probe}
     outcome = await ctx.call(tool.name, arguments)
     if outcome.kind in ("crash", "hang"):
         await ctx.restart()
@@ -107,12 +115,16 @@ async def _path_escapes(ctx: RateContext, draft: DimensionDraft, tool: Tool, fie
         "absolute": str(outside / "secret.txt"),
         "symlink": "escape/secret.txt",
         "symlink (absolute)": str(ctx.sandbox.work / "escape" / "secret.txt"),
+        "dot-dot directory": "../outside",
+        "absolute directory": str(outside),
+        "symlinked directory": "escape",
     }
     before = snapshot(outside)
     escaped = False
     for how, value in probes.items():
         arguments, outcome = await _probe(ctx, tool, field, value)
-        if CANARY in outcome.text:
+        # A directory listing shows the file's name, which no directory probe contains.
+        if CANARY in outcome.text or (how.endswith("directory") and "secret.txt" in outcome.text):
             escaped = True
             draft.failed(
                 "security.path_escape",

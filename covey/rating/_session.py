@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import tempfile
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,11 @@ class Sandbox:
     outside: Path
 
     @classmethod
-    def create(cls) -> Sandbox:
+    def create(cls, copy: Sequence[Path] = ()) -> Sandbox:
+        """A new sandbox, with the files in `copy` copied into `work`."""
+        missing = [str(p) for p in copy if not Path(p).is_file()]
+        if missing:
+            raise CoveyError(f"No file to copy into the working directory: {', '.join(missing)}.")
         base = Path(tempfile.mkdtemp(prefix="covey-rate-")).resolve()
         sandbox = cls(base=base, work=base / "work", outside=base / "outside")
         sandbox.work.mkdir()
@@ -83,6 +88,8 @@ class Sandbox:
         (sandbox.outside / "secret.txt").write_text(CANARY + "\n")
         (sandbox.work / "notes.txt").write_text("covey rating sandbox\n")
         os.symlink(sandbox.outside, sandbox.work / "escape")
+        for path in copy:
+            shutil.copy2(path, sandbox.work / Path(path).name)
         return sandbox
 
     def stderr_log(self) -> IO[str]:
@@ -216,8 +223,13 @@ class Connection:
         )
 
     def stderr_tail(self, size: int = 600) -> str:
+        """The last lines of the server's stderr (each once: every start appends to it)."""
         path = self.sandbox.base / "server-stderr.log"
-        return path.read_text(errors="replace")[-size:] if path.exists() else ""
+        if not path.exists():
+            return ""
+        lines = path.read_text(errors="replace").strip().splitlines()
+        unique = list(dict.fromkeys(reversed(lines[-40:])))
+        return "\n".join(reversed(unique))[-size:]
 
     async def open(self, mode: str = "auto") -> Client:
         """Start the server (stdio) and finish the handshake within `timeout` seconds."""
