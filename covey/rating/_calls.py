@@ -60,17 +60,20 @@ async def call_tool(
         if exc.code == REQUEST_TIMEOUT:
             return Outcome(kind="hang", text=f"no answer within {timeout:g}s", seconds=seconds)
         if exc.code == CONNECTION_CLOSED or not conn.alive():
-            return _crash(conn, str(exc), seconds)
+            return await _crash(conn, str(exc), seconds)
         return Outcome(kind="protocol_error", text=str(exc), code=exc.code, seconds=seconds)
     except (ServerGone, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-        return _crash(conn, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+        return await _crash(conn, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
     seconds = time.monotonic() - started
     kind: OutcomeKind = "tool_error" if result.is_error else "result"
     return Outcome(kind=kind, text=result_text(result), result=result, seconds=seconds)
 
 
-def _crash(conn: Connection, error: str, seconds: float) -> Outcome:
-    code = None if conn.process is None else conn.process.returncode
+async def _crash(conn: Connection, error: str, seconds: float) -> Outcome:
+    code = None
+    if conn.process is not None:  # the pipe closes a moment before the exit is seen
+        with anyio.move_on_after(2):
+            code = await conn.process.wait()
     status = "the connection was lost" if code is None else f"the server exited with code {code}"
     tail = conn.stderr_tail(300).strip()
     text = f"{status} ({error})" + (f"; its stderr ends: {tail}" if tail else "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import anyio
 from mcp_types import INVALID_PARAMS, Tool
 
 from ._arguments import Malformed, malformed_calls, valid_arguments
@@ -47,12 +48,25 @@ async def _rate_tool(
         seen[_verdict(call, outcome)].append((call, outcome))
         if outcome.kind in ("crash", "hang"):
             break
+    if "hang" in seen and await _still_answers(ctx):
+        seen["hang_alone"] = seen.pop("hang")
     _report(draft, tool, seen, len(calls))
     if "crash" in seen or "hang" in seen:
         if not await ctx.restart():
             ctx.stopped_because = ctx.stopped_because or _stop_reason(ctx, seen)
             return
     await _valid_call(ctx, draft, defs, tool)
+
+
+async def _still_answers(ctx: RateContext) -> bool:
+    """Whether the server still answers tools/list after a call hung."""
+    with anyio.move_on_after(min(ctx.options.call_timeout, 5.0)):
+        try:
+            await ctx.conn.client.list_tools(cache_mode="bypass")
+        except Exception:  # any failure means it does not answer
+            return False
+        return True
+    return False
 
 
 def _stop_reason(ctx: RateContext, seen: dict[str, list[tuple[Malformed, Outcome]]]) -> str:
@@ -75,7 +89,16 @@ def _verdict(call: Malformed, outcome: Outcome) -> str:
 
 _FINDINGS: dict[str, tuple[str, Severity, str]] = {
     "crash": ("robustness.crash", "critical", "crashed on a {kind} call"),
-    "hang": ("robustness.hang", "high", "did not answer a {kind} call"),
+    "hang": (
+        "robustness.hang",
+        "critical",
+        "did not answer a {kind} call, and then answered nothing at all",
+    ),
+    "hang_alone": (
+        "robustness.hang",
+        "high",
+        "did not answer a {kind} call (other requests were still answered)",
+    ),
     "protocol_error": (
         "robustness.protocol_error",
         "medium",

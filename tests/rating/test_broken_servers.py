@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from covey.rating import RateOptions, Rating
+from covey.rating import DimensionName, RateOptions, Rating
 
 from .conftest import rate_all, rate_notes
 
-DEFECTS = {
+DEFECTS: dict[str, tuple[DimensionName, str, str]] = {
     # defect: (dimension, check, tool)
     "symlink-escape": ("security", "security.path_escape", "read_note"),
     "read-only-writes": ("security", "security.read_only_writes", "count_words"),
     "crash-on-long-string": ("robustness", "robustness.crash", "count_words"),
     "hang": ("robustness", "robustness.hang", "count_words"),
+    "hang-one-call": ("robustness", "robustness.hang", "count_words"),
     "undocumented": ("definitions", "definitions.description.missing", "x"),
     "fetch-loopback": ("security", "security.ssrf.loopback", "fetch_title"),
 }
@@ -79,7 +80,21 @@ def test_the_inputs_behind_findings_are_in_the_evidence(ratings: dict[str, Ratin
     assert "word-cache.txt: " in str(writes.evidence.received)
 
 
-@pytest.mark.parametrize("defect", ["crash-on-long-string", "hang"])
+@pytest.mark.parametrize(
+    ("defect", "severity", "said"),
+    [
+        ("hang", "critical", "and then answered nothing at all"),
+        ("hang-one-call", "high", "(other requests were still answered)"),
+    ],
+)
+def test_a_hang_that_blocks_the_whole_server_is_worse_than_one_call_hanging(
+    defect: str, severity: str, said: str, ratings: dict[str, Rating]
+) -> None:
+    (finding,) = ratings[defect].findings("robustness.hang")
+    assert finding.severity == severity and said in finding.message, finding
+
+
+@pytest.mark.parametrize("defect", ["crash-on-long-string", "hang", "hang-one-call"])
 def test_a_crashing_or_hanging_server_is_restarted_and_rated_to_the_end(
     defect: str, ratings: dict[str, Rating]
 ) -> None:
