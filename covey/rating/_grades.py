@@ -7,16 +7,20 @@ from collections.abc import Sequence
 from ._context import DimensionDraft
 from .models import DimensionReport, Finding, Severity
 
-__all__ = ["COST", "RULE", "grade", "letter"]
+__all__ = ["COST", "PER_CHECK_TOOLS", "RULE", "grade", "letter", "score"]
 
 COST: dict[Severity, int] = {"critical": 40, "high": 20, "medium": 10, "low": 3, "info": 0}
 """Points a finding costs, by severity."""
 _LETTERS = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
 
+PER_CHECK_TOOLS = 3
+"""A check costs its severity once per tool it found, for at most this many tools."""
+
 RULE = (
-    "score = 100 minus, per distinct (check, tool), the cost of its finding "
-    "(critical 40, high 20, medium 10, low 3, info 0), at least 0; "
-    "grade A >= 90, B >= 75, C >= 60, D >= 40, else F; any critical finding caps the grade at D"
+    "score = 100 minus, for each check, its severity's cost (critical 40, high 20, medium 10, "
+    f"low 3, info 0) times the number of tools it found (at most {PER_CHECK_TOOLS}), "
+    "at least 0; grade A >= 90, B >= 75, C >= 60, D >= 40, else F; "
+    "any critical finding caps the grade at D"
 )
 
 
@@ -32,9 +36,15 @@ def grade(draft: DimensionDraft) -> DimensionReport:
     """The draft's score, grade and rule; "-" when the dimension could not be rated."""
     if not draft.rated:
         return draft.report(0, "-", "not rated: " + "; ".join(draft.notes))
-    costs: dict[tuple[str, str | None], int] = {}
-    for finding in draft.findings:
-        key = (finding.check, finding.tool)
-        costs[key] = max(costs.get(key, 0), COST[finding.severity])
-    score = max(0, 100 - sum(costs.values()))
-    return draft.report(score, letter(score, draft.findings), RULE)
+    return draft.report(score(draft.findings), letter(score(draft.findings), draft.findings), RULE)
+
+
+def score(findings: Sequence[Finding]) -> int:
+    """100 minus the findings' costs, by `RULE`."""
+    costs: dict[str, dict[str | None, int]] = {}
+    for finding in findings:
+        by_tool = costs.setdefault(finding.check, {})
+        by_tool[finding.tool] = max(by_tool.get(finding.tool, 0), COST[finding.severity])
+    total = sum(sum(sorted(t.values())[-PER_CHECK_TOOLS:]) for t in costs.values())
+    return max(0, 100 - total)
+

@@ -44,7 +44,7 @@ async def rate_server(
 ) -> Rating:
     """Rate an MCP server: a stdio `command` (run in a fresh temporary directory) or a `url`.
 
-    In `command`, the argument text `{workdir}` is replaced by that directory. The rating
+    In `command` and the values of `env`, the text `{workdir}` is replaced by that directory. The rating
     finishes within `options.budget` seconds whatever the server does, and says when it
     stopped early. `copy` lists files (a database, say) copied into that directory first.
 

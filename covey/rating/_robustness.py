@@ -160,7 +160,10 @@ async def _valid_call(
         ):
             structured_without_schema(tool, defs)
         return
-    severity = "critical" if outcome.kind in ("crash", "hang") else "medium"
+    alone = outcome.kind == "hang" and await _still_answers(ctx)
+    severity = "critical" if outcome.kind in ("crash", "hang") and not alone else "medium"
+    if alone:
+        severity = "high"
     draft.failed(
         f"robustness.after.{outcome.kind}",
         severity,
@@ -169,6 +172,6 @@ async def _valid_call(
         sent=arguments,
         received=shorten(outcome.text, 400),
     )
-    if outcome.kind in ("crash", "hang") and not await ctx.restart():
+    if outcome.kind in ("crash", "hang") and not alone and not await ctx.restart():
         what = "crashed" if outcome.kind == "crash" else "hung"
         ctx.stopped_because = ctx.stopped_because or f"the server {what} and could not restart"

@@ -96,6 +96,10 @@ class Sandbox:
         """The file the server's stderr goes to (outside `work`, so it changes no hash there)."""
         return open(self.base / "server-stderr.log", "a")
 
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        """`env` with `{workdir}` in its values replaced by the working directory."""
+        return {k: v.replace(WORKDIR_PLACEHOLDER, str(self.work)) for k, v in env.items()}
+
     def command(self, command: tuple[str, ...]) -> list[str]:
         return [arg.replace(WORKDIR_PLACEHOLDER, str(self.work)) for arg in command]
 
@@ -259,7 +263,7 @@ class Connection:
         process = await anyio.open_process(
             self.sandbox.command(self.target.command),
             cwd=self.sandbox.work,
-            env={**os.environ, **self.target.env},
+            env={**os.environ, **self.sandbox.env(self.target.env)},
             stderr=self._errlog,
             start_new_session=True,
         )

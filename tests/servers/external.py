@@ -28,6 +28,9 @@ INSTALLER = REPO / ".ci" / "npm-tools.sh"
 TOOLS_ENV = "COVEY_NPM_TOOLS"
 INSTALL_TIMEOUT = 100.0
 
+REFERENCE_SERVERS = ("server-filesystem", "server-memory", "server-everything")
+"""The reference MCP servers .ci/npm-tools.sh installs, pinned (for `covey rate`'s tests)."""
+
 PAGE = b"<html><head><title>Covey page</title></head><body><h1>Hello covey</h1></body></html>"
 """What the local site serves at every path; fetch tests look for 'Hello covey'."""
 
@@ -52,8 +55,14 @@ class NpmTools:
         package = self.root / "node_modules" / "@modelcontextprotocol" / "conformance"
         return package / "dist" / "index.js"
 
+    def server(self, name: str) -> Path:
+        """The entry script of the pinned reference server `@modelcontextprotocol/NAME`."""
+        return self.root / "node_modules" / "@modelcontextprotocol" / name / "dist" / "index.js"
+
     def missing(self) -> list[Path]:
-        return [path for path in (self.node, self.inspector, self.conformance) if not path.exists()]
+        servers = [self.server(name) for name in REFERENCE_SERVERS]
+        paths = [self.node, self.inspector, self.conformance, *servers]
+        return [path for path in paths if not path.exists()]
 
     def inspector_cli(self, *args: str) -> list[str]:
         return [str(self.node), str(self.inspector), "--cli", *args]
