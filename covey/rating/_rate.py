@@ -44,9 +44,9 @@ async def rate_server(
 ) -> Rating:
     """Rate an MCP server: a stdio `command` (run in a fresh temporary directory) or a `url`.
 
-    In `command` and the values of `env`, the text `{workdir}` is replaced by that directory. The rating
-    finishes within `options.budget` seconds whatever the server does, and says when it
-    stopped early. `copy` lists files (a database, say) copied into that directory first.
+    In `command` and the values of `env`, the text `{workdir}` is replaced by that directory.
+    `copy` lists files (a database, say) copied into it first. The rating finishes within
+    `options.budget` seconds whatever the server does, and says when it stopped early.
 
     Raises:
         CoveyError: neither or both of `command` and `url` were given.
