@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mcp_types import Tool
@@ -29,6 +30,9 @@ class RateOptions:
     max_restarts: int = 4
     """Restarts of a crashed or hung stdio server before robustness stops."""
     seed: int = 0
+    npm_tools: Path | None = None
+    """Where `.ci/npm-tools.sh` installed Node 22 and the conformance suite (default:
+    `$COVEY_NPM_TOOLS`, else `./.tools/npm`)."""
 
 
 @dataclass(kw_only=True, slots=True)

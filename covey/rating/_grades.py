@@ -47,4 +47,3 @@ def score(findings: Sequence[Finding]) -> int:
         by_tool[finding.tool] = max(by_tool.get(finding.tool, 0), COST[finding.severity])
     total = sum(sum(sorted(t.values())[-PER_CHECK_TOOLS:]) for t in costs.values())
     return max(0, 100 - total)
-

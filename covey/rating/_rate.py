@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 
 from .. import __version__
+from ._conformance import check_conformance
 from ._context import DimensionDraft, RateContext, RateOptions
 from ._definitions import check_definitions
 from ._grades import grade
@@ -99,6 +100,7 @@ async def _run(
     info = ctx.conn.client.server_info
     rating.server_name, rating.server_version = (info.name, info.version) if info else (None, None)
     await check_protocol(ctx, protocol)
+    await check_conformance(ctx, protocol, rating.protocol_versions)
     rating.tools = [t.name for t in ctx.tools]
     check_definitions(ctx.tools, drafts["definitions"])
     await check_robustness(ctx, drafts["robustness"], drafts["definitions"])

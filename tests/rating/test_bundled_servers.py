@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,11 @@ import pytest
 from covey.rating import Rating, rate_server
 from covey.servers import SERVERS
 from tests.servers.conftest import http_process
+from tests.servers.external import NpmTools, npm_tools
 
 from .conftest import FAST, rate_all
+
+__all__ = ["npm_tools"]  # a fixture, imported for pytest
 
 TOKEN = "rate-test-token-0123456789"
 
@@ -50,24 +54,28 @@ def _stdio(name: str, copy: list[Path]) -> Callable[[], Awaitable[Rating]]:
     return lambda: rate_server(command, copy=copy, options=FAST)
 
 
-def _http(name: str, args: list[str], token: str | None) -> Callable[[], Awaitable[Rating]]:
+def _http(
+    name: str, args: list[str], token: str | None, npm: Path | None = None
+) -> Callable[[], Awaitable[Rating]]:
     async def job() -> Rating:
-        env = {"COVEY_SERVER_TOKEN": TOKEN}
+        env = {"COVEY_SERVER_TOKEN": token} if token else {}
+        options = replace(FAST, npm_tools=npm) if npm else FAST
         async with http_process(SERVERS[name], *args, env=env) as url:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            return await rate_server(url=url, headers=headers, options=FAST)
+            return await rate_server(url=url, headers=headers, options=options)
 
     return job
 
 
 @pytest.fixture(scope="module")
-def ratings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rating]:
+def ratings(tmp_path_factory: pytest.TempPathFactory, npm_tools: NpmTools) -> dict[str, Rating]:
     base = tmp_path_factory.mktemp("rate-bundled")
     birds = _birds(base)
     (base / "root").mkdir()
     jobs = {name: _stdio(name, [birds] if name == "sql" else []) for name in ARGS}
     jobs["calc-http"] = _http("calc", [], TOKEN)
     jobs["files-http"] = _http("files", ["--root", str(base / "root")], TOKEN)
+    jobs["time-http"] = _http("time", ["--local-timezone", "UTC"], None, npm_tools.root)
     return rate_all(jobs)
 
 
@@ -122,10 +130,23 @@ def test_http_servers_refuse_rebinding_and_a_missing_token(
     )
 
 
+def test_the_conformance_suites_generic_scenarios_pass_over_http(
+    ratings: dict[str, Rating],
+) -> None:
+    checks = "\n".join(ratings["time-http"].dimension("protocol").checks)
+    for scenario in ("server-stateless", "tools-list", "dns-rebinding-protection", "caching"):
+        assert f"pass: conformance {scenario}: " in checks, checks
+    assert not ratings["time-http"].findings("protocol.conformance")
+    notes = " ".join(ratings["calc-http"].dimension("protocol").notes)
+    assert "the MCP conformance suite was not run: it cannot send a token" in notes
+    notes = " ".join(ratings["calc"].dimension("protocol").notes)
+    assert "the MCP conformance suite tests HTTP servers" in notes
+
+
 def test_where_covey_loses_points_is_reported(ratings: dict[str, Rating]) -> None:
     memory = ratings["memory"].findings("definitions.input_schema.undocumented_arguments")
     assert {f.tool for f in memory} >= {"create_entities", "open_nodes"}
-    assert ratings["memory"].dimension("definitions").grade != "A"
+    assert ratings["memory"].dimension("definitions").score == 100 - 3 * 3  # 3 tools at most
     collision = ratings["files"].findings("definitions.name_collision")[0]
     assert "@modelcontextprotocol/server-filesystem" in collision.message
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,9 @@ def ratings(npm_tools: NpmTools, py_ref: Path, everything_url: str) -> dict[str,
             [node, str(npm_tools.server("server-memory"))], env=memory_file, options=FAST
         ),
         "everything": _stdio([node, str(npm_tools.server("server-everything"))]),
-        "everything-http": lambda: rate_server(url=everything_url, options=FAST),
+        "everything-http": lambda: rate_server(
+            url=everything_url, options=replace(FAST, npm_tools=npm_tools.root)
+        ),
         "time": _stdio([str(py_ref / "bin" / "mcp-server-time"), "--local-timezone", "UTC"]),
     }
     return rate_all(jobs)
@@ -139,6 +142,9 @@ def test_everything_over_http_accepts_a_foreign_host_and_origin(ratings: dict[st
     rating = ratings["everything-http"]
     found = {f.check for f in rating.findings("security.http")}
     assert found == {"security.http.dns_rebinding.host", "security.http.dns_rebinding.origin"}
+    (conformance,) = rating.findings("protocol.conformance")
+    assert conformance.check == "protocol.conformance.dns-rebinding-protection"
+    assert "localhost-host-rebinding-rejected" in conformance.message
     assert "no Authorization header was given" in " ".join(rating.dimension("security").notes)
 
 
