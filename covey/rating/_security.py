@@ -174,19 +174,29 @@ async def _loopback(
     draft.passed(f"{tool.name}.{field}: refused loopback targets ({', '.join(probes)})")
 
 
+SQL_WRITES = (
+    "CREATE TABLE covey_probe (x INTEGER)",
+    "COMMIT; CREATE TABLE covey_probe (x INTEGER)",
+)
+"""Statements a read-only SQL tool must not carry out (the database file is hashed)."""
+
+
 async def _read_only(ctx: RateContext, draft: DimensionDraft, tool: Tool) -> None:
+    """A plausible call, and writes through its SQL arguments, each hashed before and after."""
     work = ctx.sandbox.work
-    arguments = valid_arguments(tool.input_schema)
-    before = snapshot(work)
-    outcome = await ctx.call(tool.name, arguments)
-    if changes := _changes(before, snapshot(work)):
-        draft.failed(
-            "security.read_only_writes",
-            "high",
-            f"{tool.name} is annotated read-only but changed its working directory",
-            tool=tool.name,
-            sent=arguments,
-            received={"changes": changes, "result": shorten(outcome.text, 200)},
-        )
-    else:
-        draft.passed(f"{tool.name}: read-only, and its working directory was unchanged")
+    base = valid_arguments(tool.input_schema)
+    calls = [base] + [{**base, f: s} for f in tool_kinds(tool).get("sql", []) for s in SQL_WRITES]
+    for arguments in calls:
+        before = snapshot(work)
+        outcome = await ctx.call(tool.name, arguments)
+        if changes := _changes(before, snapshot(work)):
+            draft.failed(
+                "security.read_only_writes",
+                "high",
+                f"{tool.name} is annotated read-only but changed its working directory",
+                tool=tool.name,
+                sent=arguments,
+                received={"changes": changes, "result": shorten(outcome.text, 200)},
+            )
+            return
+    draft.passed(f"{tool.name}: read-only, and its working directory was unchanged")

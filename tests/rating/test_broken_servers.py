@@ -22,6 +22,7 @@ DEFECTS: dict[str, tuple[DimensionName, str, str]] = {
     "hang-one-call": ("robustness", "robustness.hang", "count_words"),
     "undocumented": ("definitions", "definitions.description.missing", "x"),
     "fetch-loopback": ("security", "security.ssrf.loopback", "fetch_title"),
+    "sql-writes": ("security", "security.read_only_writes", "query"),
 }
 BOUNDED = RateOptions(call_timeout=5, start_timeout=8, malformed_calls=8, budget=30)
 
@@ -43,7 +44,7 @@ def _tight_budget() -> RateOptions:
 def test_the_correct_server_gets_none_of_the_defects_findings(ratings: dict[str, Rating]) -> None:
     correct = ratings["none"]
     assert correct.completed, correct.stopped_because
-    assert correct.tools == ["read_note", "count_words", "fetch_title"]
+    assert correct.tools == ["query", "read_note", "count_words", "fetch_title"]
     found = {f.check for f in correct.findings()}
     assert not found & {check for _, check, _ in DEFECTS.values()}, correct.findings()
     for dimension in ("definitions", "robustness", "security"):
@@ -52,6 +53,7 @@ def test_the_correct_server_gets_none_of_the_defects_findings(ratings: dict[str,
     assert "read_note.path: no path escape" in security
     assert "fetch_title.url: refused loopback targets" in security
     assert "count_words: read-only, and its working directory was unchanged" in security
+    assert "query: read-only, and its working directory was unchanged" in security
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
@@ -78,6 +80,9 @@ def test_the_inputs_behind_findings_are_in_the_evidence(ratings: dict[str, Ratin
     assert "/canary?probe=loopback" in str(loopback.evidence.received)
     writes = ratings["read-only-writes"].findings("security.read_only_writes")[0]
     assert "word-cache.txt: " in str(writes.evidence.received)
+    (sql,) = ratings["sql-writes"].findings("security.read_only_writes")
+    assert sql.evidence.sent == {"sql": "CREATE TABLE covey_probe (x INTEGER)"}
+    assert "notes.db: changed" in str(sql.evidence.received)
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_the_scorecard_shows_grades_and_the_finding_with_its_evidence(run: Run) -> None:
     assert run.done.returncode == 0, run.done.stderr[-2000:]
     out = run.done.stdout
-    assert "server notes 1.0; protocols 2025-11-25, 2026-07-28; 3 tools" in out
+    assert "server notes 1.0; protocols 2025-11-25, 2026-07-28; 4 tools" in out
     assert "  security     B   80" in out
     assert "[high] security.ssrf.loopback: fetch_title fetched a loopback address" in out
     assert 'sent:     {"url": "http://127.0.0.1:' in out
