@@ -71,8 +71,8 @@ def _row(name: str, rating: Rating) -> str:
         k + (f" ({len(t)} tools)" if len(t) > 1 else f" ({t[0]})" if t else "")
         for k, t in ranked[:3]
     ]
-    memory = rating.dimension("performance").measurements.get("memory_mb")
-    extra = f"{memory:.0f} MB" if memory else ""
+    figures = rating.dimension("performance").measurements
+    extra = f"{figures.get('ready_s', 0):.1f} s, {figures.get('memory_mb', 0):.0f} MB"
     return f"| {name} | " + " | ".join(cells) + f" | {extra} | {'; '.join(seen) or '-'} |"
 
 
@@ -82,14 +82,22 @@ async def main(json_dir: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         birds = _birds(Path(tmp))
 
+        limit = anyio.CapacityLimiter(2)  # start-up times mean little on a crowded machine
+
         async def one(name: str, command: list[str]) -> None:
             copy = [birds] if name == "covey sql" else []
-            ratings[name] = await rate_server(command, copy=copy, options=options)
+            async with limit:
+                ratings[name] = await rate_server(command, copy=copy, options=options)
 
         async with anyio.create_task_group() as group:
             for name, command in SERVERS.items():
                 group.start_soon(one, name, command)
-    header = ["server", *(d.name for d in ratings["covey calc"].dimensions), "memory", "worst"]
+    header = [
+        "server",
+        *(d.name for d in ratings["covey calc"].dimensions),
+        "ready, memory",
+        "worst findings",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name in SERVERS:
