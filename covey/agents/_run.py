@@ -174,7 +174,7 @@ class AgentRun:
             emit=self.emit,
             journal=self.journal,
         )
-        results += [malformed_result(m) for m in response.malformed_tool_calls]
+        results += [malformed_result(m, box) for m in response.malformed_tool_calls]
         for call, result in zip(recorded, results, strict=True):
             self.messages.append(
                 ToolResultMessage(

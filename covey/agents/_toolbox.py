@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 
@@ -231,6 +231,30 @@ async def run_calls(
     return [r for r in results if r is not None]
 
 
-def malformed_result(call: MalformedToolCall) -> ToolResult:
-    """What the model is told about a call it wrote wrongly."""
-    return ToolResult(content=call.error, is_error=True, invalid_arguments=True)
+def malformed_result(call: MalformedToolCall, box: ToolBox | None = None) -> ToolResult:
+    """What the model is told about a call it wrote wrongly, with the tool's parameters."""
+    content = call.error
+    tool = box.tools.get(call.name) if box is not None and call.name else None
+    if tool is not None:
+        content += f" The parameters of {call.name!r}: {parameters_text(tool.definition)}."
+    return ToolResult(content=content, is_error=True, invalid_arguments=True)
+
+
+def parameters_text(definition: ToolDefinition) -> str:
+    """A tool's parameters in a line, e.g. `path (string, required), head (integer)`."""
+    schema = definition.parameters
+    properties = cast(dict[str, Any], schema.get("properties") or {})
+    required = set(cast(list[str], schema.get("required") or []))
+    parts = [
+        f"{key} ({_type_name(cast(dict[str, Any], spec))}{', required' if key in required else ''})"
+        for key, spec in properties.items()
+    ]
+    return ", ".join(parts) or "none"
+
+
+def _type_name(spec: dict[str, Any]) -> str:
+    if "type" in spec:
+        return str(spec["type"])
+    options = cast(list[dict[str, Any]], spec.get("anyOf") or [])
+    names = [str(o.get("type", "object")) for o in options if o.get("type") != "null"]
+    return " or ".join(names) or "any"
