@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,25 +29,41 @@ _VERSION = "0.1.0"
 class _State:
     tracer: Tracer | None = None
     content: bool | None = None
+    api: Mapping[str, object] | None = None
+    """The globals of `opentelemetry.trace`, once something imported it."""
 
 
 _state = _State()
+_NAMED_PROVIDER = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 
 def active_tracer() -> Tracer | None:
-    """Covey's tracer when a real tracer provider is configured, else None (tracing off)."""
+    """The covey tracer when a real tracer provider is configured, else None (tracing off).
+
+    With tracing off this costs two dictionary look-ups: `get_tracer_provider()` reads
+    `os.environ` on every call, which the agent loop should not pay for each model call.
+    """
     found = _state.tracer
     if found is not None:
         return found
-    if "opentelemetry.trace" not in sys.modules and "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
-        return None  # nothing imported OpenTelemetry, so nobody can have configured it
-    from opentelemetry import trace
+    api = _state.api
+    if api is None:
+        if "opentelemetry.trace" not in sys.modules and not _NAMED_PROVIDER:
+            return None  # nothing imported OpenTelemetry, so nobody can have configured it
+        from opentelemetry import trace
 
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        trace.get_tracer_provider()  # loads a provider named in OTEL_PYTHON_TRACER_PROVIDER
+        _state.api = api = vars(trace)
+    # The API keeps None there until a provider is set (a missing name: ask the API itself).
+    if api.get("_TRACER_PROVIDER", api) is None:
+        return None
+    from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, get_tracer_provider
+
+    current = get_tracer_provider()
+    if isinstance(current, ProxyTracerProvider | NoOpTracerProvider):
         return None
     # A global provider can be set only once, so the answer never changes after this.
-    _state.tracer = provider.get_tracer("covey", _VERSION)
+    _state.tracer = current.get_tracer("covey", _VERSION)
     return _state.tracer
 
 
