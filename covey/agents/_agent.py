@@ -24,6 +24,7 @@ from ..models import (
 )
 from ..store import LongTermMemory
 from ..tools import RunContext, Tool, ToolEvent, ToolEventSink, Toolset
+from ..tracing._genai import agent_span, record_usage
 from ._context import ContextBudget, summary_of, with_summary
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._lessons import Lessons, lessons_section
@@ -216,15 +217,23 @@ class Agent(Generic[OutputT]):
             approve=approve,
             journal=journal,
         )
-        first: RunResult[OutputT] = await once(prompt, history=history)
-        if self.reflection is None:
-            return first
+        config = self.model.config
+        with agent_span(self.name, config.model, config.base_url) as span:
+            first: RunResult[OutputT] = await once(prompt, history=history)
+            usage = first.usage
+            if self.reflection is None:
+                record_usage(span, usage.input_tokens, usage.output_tokens)
+                return first
 
-        async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
-            return await once(again, history=before)
+            async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
+                nonlocal usage
+                result = await once(again, history=before)
+                usage = usage + result.usage
+                return result
 
-        revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
-        return revised
+            revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
+            record_usage(span, usage.input_tokens, usage.output_tokens)
+            return revised
 
     async def _once(
         self,

@@ -15,7 +15,8 @@ import anyio
 from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import ElicitationHandler, FunctionTool, RunContext, Tool, ToolResult, Toolset
-from ..tools._mcp import answering_elicitations
+from ..tools._mcp import MCPTool, answering_elicitations
+from ..tracing._genai import end_tool, tool_span
 from ._events import AgentEvent, ToolFinished, ToolStarted
 
 __all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
@@ -217,18 +218,28 @@ async def run_calls(
     async def run(index: int, call: ToolCall) -> None:
         await emit(ToolStarted(agent=agent, call=call))
         start = time.perf_counter()
-        result = settled[index]
-        if result is None:
-            tool = box.tools[call.name]
-            result = await _invoke(call, tool, context, default_timeout, kept[index])
-            if (journaled := kept[index]) is not None:
-                await journaled[0].record(journaled[1], result)
+        tool = box.tools.get(call.name)
+        server = _server_of(tool)
+        with tool_span(call.name, call.id, call.arguments, agent=agent, server=server) as span:
+            result = settled[index]
+            if result is None:
+                assert tool is not None, "a call without a tool is settled by _prepare"
+                result = await _invoke(call, tool, context, default_timeout, kept[index])
+                if (journaled := kept[index]) is not None:
+                    await journaled[0].record(journaled[1], result)
+            end_tool(span, result)
         results[index] = result
         seconds = time.perf_counter() - start
         await emit(ToolFinished(agent=agent, call=call, result=result, seconds=seconds))
 
     await run_all([partial(run, i, c) for i, c in enumerate(calls)])
     return [r for r in results if r is not None]
+
+
+def _server_of(tool: Tool | None) -> str | None:
+    """The MCP server a tool belongs to (None for a function tool)."""
+    inner = tool.inner if isinstance(tool, _Renamed) else tool
+    return inner.toolset.name if isinstance(inner, MCPTool) else None
 
 
 def malformed_result(call: MalformedToolCall, box: ToolBox | None = None) -> ToolResult:

@@ -29,6 +29,7 @@ from .._errors import (
 from ..agents import Agent
 from ..models import ModelClient, ModelSettings
 from ..tools import MCPConnectionError, MCPToolset
+from ..tracing._genai import span
 from ._case import Case, Solver, Suite
 from ._judge import JudgeUnavailable
 from ._lessons import with_lessons
@@ -271,7 +272,13 @@ class TrialRunner:
         for attempt in range(1, self.options.attempts + 1):
             started = datetime.now(UTC)
             try:
-                return await self.attempt(run_id, case, trial, attempt, lessons or [])
+                with span(f"eval_trial {case.id}", _trial_attributes(run_id, case.id, trial)) as s:
+                    result = await self.attempt(run_id, case, trial, attempt, lessons or [])
+                    if s is not None:
+                        s.set_attributes(
+                            {"covey.eval.status": result.status, "covey.eval.score": result.score}
+                        )
+                    return result
             except Exception as exc:
                 if not _infra(exc):
                     raise
@@ -293,3 +300,7 @@ class TrialRunner:
             started_at=started,
             finished_at=datetime.now(UTC),
         )
+
+
+def _trial_attributes(run_id: str, case_id: str, trial: int) -> dict[str, str | int]:
+    return {"covey.eval.run_id": run_id, "covey.eval.case_id": case_id, "covey.eval.trial": trial}
