@@ -15,7 +15,7 @@ import anyio
 from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import ElicitationHandler, FunctionTool, RunContext, Tool, ToolResult, Toolset
-from ..tools._mcp import answering_elicitations
+from ..tools._elicitation import answering_elicitations
 from ._events import AgentEvent, ToolFinished, ToolStarted
 
 __all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
