@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 import pydantic
 from typing_extensions import TypeVar
@@ -22,7 +22,6 @@ from ..models import (
     Usage,
     UserMessage,
 )
-from ..store import LongTermMemory
 from ..tools import RunContext, Tool, ToolEvent, ToolEventSink, Toolset
 from ..tracing._genai import agent_span, record_usage
 from ._context import ContextBudget, summary_of, with_summary
@@ -34,6 +33,9 @@ from ._reflection import Reflection, reflect
 from ._run import AgentRun
 from ._stream import EventStream
 from ._toolbox import Approval, ToolJournal, ToolSource, as_sources
+
+if TYPE_CHECKING:
+    from ..store import LongTermMemory
 
 __all__ = ["Agent", "RunResult", "AgentStream"]
 

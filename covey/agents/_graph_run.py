@@ -12,7 +12,6 @@ import pydantic
 
 from .._concurrency import run_all
 from .._errors import CoveyError, RunError, UsageError
-from ..store import CheckpointStore, EffectJournal
 from ..tracing._genai import span
 from ._checkpoint_memory import MemoryCheckpointer
 from ._graph_events import (
@@ -160,6 +159,17 @@ class _Cursor:
         )
 
 
+def default_journal(checkpointer: Checkpointer) -> EffectLog | None:
+    """Where a graph on `checkpointer` records its nodes' effects, unless given one."""
+    if isinstance(checkpointer, MemoryCheckpointer):
+        return checkpointer.effects
+    from ..store import CheckpointStore, EffectJournal  # SQLAlchemy: only for store users
+
+    if isinstance(checkpointer, CheckpointStore):
+        return EffectJournal(checkpointer.store)
+    return None
+
+
 class CompiledGraph(Generic[S]):
     """A checked graph, ready to run, stream, resume and serve as a node of another graph."""
 
@@ -175,10 +185,8 @@ class CompiledGraph(Generic[S]):
         self.graph = graph
         self.checkpointer = checkpointer
         self.step_limit = step_limit
-        if journal is None and isinstance(checkpointer, CheckpointStore):
-            journal = EffectJournal(checkpointer.store)
-        elif journal is None and isinstance(checkpointer, MemoryCheckpointer):
-            journal = checkpointer.effects
+        if journal is None and checkpointer is not None:
+            journal = default_journal(checkpointer)
         self.journal = journal
         """Where nodes' `ctx.effect(...)` results are recorded."""
 

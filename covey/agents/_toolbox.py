@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
 
 from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import ElicitationHandler, FunctionTool, RunContext, Tool, ToolResult, Toolset
-from ..tools._mcp import MCPTool, answering_elicitations
+from ..tools._elicitation import answering_elicitations
 from ..tracing._genai import end_tool, tool_span
 from ._events import AgentEvent, ToolFinished, ToolStarted
+
+if TYPE_CHECKING:
+    from ..tools._mcp_tool import MCPTool
 
 __all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
 
@@ -239,7 +243,12 @@ async def run_calls(
 def _server_of(tool: Tool | None) -> str | None:
     """The MCP server a tool belongs to (None for a function tool)."""
     inner = tool.inner if isinstance(tool, _Renamed) else tool
-    return inner.toolset.name if isinstance(inner, MCPTool) else None
+    # No MCP tool exists until its module is loaded; agents without MCP never load it.
+    module = sys.modules.get("covey.tools._mcp_tool")
+    if module is None:
+        return None
+    mcp_tool: type[MCPTool] = module.MCPTool
+    return inner.toolset.name if isinstance(inner, mcp_tool) else None
 
 
 def malformed_result(call: MalformedToolCall, box: ToolBox | None = None) -> ToolResult:
