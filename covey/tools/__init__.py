@@ -5,6 +5,7 @@ from ._events import ProgressUpdate, ServerLogMessage, ServerStopped, ToolEvent,
 from ._function import FunctionTool, tool
 from ._mcp import MCPConnectionError, MCPTool, MCPToolset
 from ._mcp_convert import ElicitationHandler, ElicitationRequest, ElicitationResponse
+from ._schema_tool import SchemaTool, schema_tool
 
 __all__ = [
     "Deps",
@@ -17,6 +18,7 @@ __all__ = [
     "MCPToolset",
     "ProgressUpdate",
     "RunContext",
+    "SchemaTool",
     "ServerLogMessage",
     "ServerStopped",
     "Tool",
@@ -24,5 +26,6 @@ __all__ = [
     "ToolEventSink",
     "ToolResult",
     "Toolset",
+    "schema_tool",
     "tool",
 ]
