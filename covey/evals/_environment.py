@@ -159,23 +159,30 @@ class EnvironmentSpec(BaseModel):
         """
         if not isinstance(self.factory, str):
             return self.factory
-        module_name, _, attribute = self.factory.partition(":")
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-        try:
-            found: object = importlib.import_module(module_name.strip())
-        except ImportError as exc:
-            raise UsageError(
-                f"Cannot import environment module {module_name!r} ({exc}): run covey from "
-                "the directory that holds the package, or install it."
-            ) from exc
-        for part in attribute.strip().split("."):
-            found = getattr(found, part, None)
-        if not callable(found):
-            raise UsageError(
-                f"Environment factory {self.factory!r} is not a callable in {module_name!r}."
-            )
-        return found
+        return import_reference(self.factory, "Environment factory")
+
+
+def import_reference(reference: str, what: str) -> Callable[..., Any]:
+    """The callable `package.module:name` names, importable from the current directory too.
+
+    Raises:
+        UsageError: the module cannot be imported or has no such callable.
+    """
+    module_name, _, attribute = reference.partition(":")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        found: object = importlib.import_module(module_name.strip())
+    except ImportError as exc:
+        raise UsageError(
+            f"Cannot import {module_name!r} for {what} {reference!r} ({exc}): run covey from "
+            "the directory that holds the package, or install it."
+        ) from exc
+    for part in attribute.strip().split("."):
+        found = getattr(found, part, None)
+    if not callable(found):
+        raise UsageError(f"{what} {reference!r} is not a callable in {module_name!r}.")
+    return found
 
 
 def reference_of(function: object) -> str:

@@ -60,6 +60,7 @@ def _step_taken(message: dict[str, Any]) -> bool:
     role = message.get("role")
     return role == "tool" or (role == "assistant" and not message.get("tool_calls"))
 
+
 def replay_policy(suite: Suite, which: Literal["solution", "mistake"]) -> Replay:
     """The policy replaying every case's `solution` or `mistake`.
 

@@ -9,7 +9,6 @@ itself; a model user gets the environment's `user_tools()`.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from .._errors import UsageError
 from ..agents import Agent
 from ..models import AssistantMessage, Message, ModelClient, UserMessage
 from ..tools import Tool, Toolset
-from ._environment import Environment, TrialSetup, UserActions, reference_of
+from ._environment import Environment, TrialSetup, UserActions, import_reference, reference_of
 
 __all__ = ["Conversation", "UserPolicy", "UserSpec", "UserView", "simulated_user"]
 
@@ -150,19 +149,6 @@ class _ModelUser:
         return None if self.stop in said else said
 
 
-def _load_policy(reference: str) -> UserPolicy:
-    module_name, _, attribute = reference.partition(":")
-    try:
-        found: object = importlib.import_module(module_name.strip())
-    except ImportError as exc:
-        raise UsageError(f"Cannot import user policy module {module_name!r}: {exc}.") from exc
-    for part in attribute.strip().split("."):
-        found = getattr(found, part, None)
-    if not callable(found):
-        raise UsageError(f"User policy {reference!r} is not a function in {module_name!r}.")
-    return found  # pyright: ignore[reportReturnType]
-
-
 def simulated_user(
     spec: UserSpec, opening: str, environment: Environment | None, model: ModelClient
 ) -> _User:
@@ -170,7 +156,9 @@ def simulated_user(
     if spec.turns is not None:
         return _Scripted(turns=spec.turns)
     if spec.policy is not None:
-        policy = _load_policy(spec.policy) if isinstance(spec.policy, str) else spec.policy
+        policy = spec.policy
+        if isinstance(policy, str):
+            policy = cast(UserPolicy, import_reference(policy, "User policy"))
         return _Policy(policy=policy)
     tools: Sequence[Tool | Toolset] = ()
     if isinstance(environment, UserActions):
