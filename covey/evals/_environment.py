@@ -23,11 +23,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     field_serializer,
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema
 
 from .._errors import UsageError
 from ..tools import Tool, Toolset
@@ -130,6 +132,14 @@ class EnvironmentSpec(BaseModel):
     or in Python suites the function itself; it gets the `TrialSetup` and the arguments."""
     arguments: dict[str, Any] = Field(default_factory=dict[str, Any])
     """Keyword arguments for the factory."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The mapping form, or the short form: the factory's `module:function` alone."""
+        short = {"type": "string", "pattern": r"^[^:]+:[^:]+$", "description": "module:function"}
+        return {"anyOf": [short, handler(core_schema)]}
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -65,7 +65,7 @@ async def test_a_dropped_write_fails_where_the_database_changed(tmp_path: Path) 
 class Probe:
     """An environment that records what happened to it."""
 
-    made: list[Probe] = []
+    made: ClassVar[list[Probe]] = []
 
     def __init__(self, setup: TrialSetup, label: str) -> None:
         self.setup, self.label, self.closed, self.calls = setup, label, False, 0
@@ -162,6 +162,7 @@ async def test_schema_tool_checks_arguments_against_its_schema() -> None:
 def test_a_bad_environment_reference_says_what_to_write() -> None:
     from covey.evals._suite_load import parse_suite
 
-    text = "name: s\nenvironment: shopmodule\ncases: [{id: a, input: x, scorers: [{type: exact, value: y}]}]"
+    case = "{id: a, input: x, scorers: [{type: exact, value: y}]}"
+    text = f"name: s\nenvironment: shopmodule\ncases: [{case}]"
     with pytest.raises(Exception, match="module:function"):
         parse_suite(text, "s.yaml")
