@@ -8,8 +8,9 @@ Example:
     ```
 """
 
-from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
+from ._case import AgentFactory, Case, Limits, Solver, Step, Suite, TrialAgentFactory
 from ._check import SuiteCheck, check_suite
+from ._environment import Environment, EnvironmentSpec, TrialSetup, UserActions
 from ._judge import JudgeScorer, JudgeUnavailable
 from ._results import (
     CaseInfo,
@@ -23,6 +24,7 @@ from ._results import (
 )
 from ._runner import EndpointLimits, EvalOptions, run_eval, trial_seed
 from ._scorers import ScorerSpec
+from ._scorers_env import SaidScorer, StateScorer, agent_said
 from ._scorers_output import (
     ContainsScorer,
     ExactScorer,
@@ -37,6 +39,7 @@ from ._scorers_state import FileScorer, MemoryScorer, SQLScorer
 from ._scorers_trajectory import ToolCalledScorer, ToolErrorsScorer, ToolSequenceScorer
 from ._suite_load import load_suite, suite_schema
 from ._trial import Scorer, ToolCallRecord, TrialContext
+from ._users import UserPolicy, UserSpec, UserView
 from ._world import MemorySeed, RelationSeed, ServerName, World, WorldSetup, create_world
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "Limits",
     "Step",
     "AgentFactory",
+    "TrialAgentFactory",
     "Solver",
     "load_suite",
     "suite_schema",
@@ -60,6 +64,13 @@ __all__ = [
     "RelationSeed",
     "ServerName",
     "create_world",
+    "Environment",
+    "EnvironmentSpec",
+    "TrialSetup",
+    "UserActions",
+    "UserSpec",
+    "UserPolicy",
+    "UserView",
     "TrialContext",
     "ToolCallRecord",
     "Scorer",
@@ -74,6 +85,9 @@ __all__ = [
     "FileScorer",
     "SQLScorer",
     "MemoryScorer",
+    "StateScorer",
+    "SaidScorer",
+    "agent_said",
     "ToolCalledScorer",
     "ToolSequenceScorer",
     "ToolErrorsScorer",

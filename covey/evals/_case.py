@@ -15,12 +15,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ..agents import Agent
 from ..models import ModelClient
-from ..tools import MCPToolset
+from ..tools import MCPToolset, Tool, Toolset
+from ._environment import EnvironmentSpec, TrialSetup
 from ._scorers import ScorerSpec
 from ._trial import Scorer
+from ._users import UserSpec
 from ._world import ServerName, WorldSetup
 
-__all__ = ["AgentFactory", "Case", "Limits", "Solver", "Step", "Suite"]
+__all__ = ["AgentFactory", "Case", "Limits", "Solver", "Step", "Suite", "TrialAgentFactory"]
 
 Solver = Callable[[str, Callable[[object], Awaitable[None]]], Awaitable[Any]]
 """Anything else that solves a task: `await solver(task, on_event)` returns the answer.
@@ -36,6 +38,13 @@ AgentFactory = Callable[
 ]
 """Makes what runs one trial (an agent, or a `Solver` such as a graph) from the trial's
 model, its started servers and its case: every trial gets a fresh one."""
+
+TrialAgentFactory = Callable[
+    [ModelClient, Sequence[Tool | Toolset], "Case", TrialSetup],
+    "Agent[Any] | Solver | Awaitable[Agent[Any] | Solver]",
+]
+"""Like `AgentFactory`, with every tool offered (the bundled servers and the environment's)
+and the trial: its seed, its environment and a `state` dict the scorers see too."""
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful assistant that completes tasks with the tools you are given. "
@@ -93,8 +102,13 @@ class Case(BaseModel):
     servers: list[ServerName] | None = None
     """Bundled servers the agent gets (default: the suite's)."""
     setup: WorldSetup = Field(default_factory=WorldSetup)
-    scorers: list[ScorerSpec | PythonScorerObject] = Field(min_length=1)
-    """All must pass for the trial to pass; the trial's score is their mean."""
+    environment: EnvironmentSpec | None = None
+    """The environment the agent acts in, made fresh per trial (default: the suite's)."""
+    user: UserSpec | None = None
+    """A simulated user who answers the agent back: the case becomes a conversation."""
+    scorers: list[ScorerSpec | PythonScorerObject] = Field(default_factory=list[Any])
+    """With the suite's `scorers`, all must pass for the trial to pass; the trial's score
+    is their mean."""
     tags: list[str] = Field(default_factory=list[str])
     metadata: dict[str, Any] = Field(default_factory=dict[str, Any])
     limits: Limits | None = None
@@ -122,18 +136,39 @@ class Suite(BaseModel):
     instructions: str = DEFAULT_INSTRUCTIONS
     servers: list[ServerName] = Field(default_factory=list[ServerName])
     limits: Limits = Field(default_factory=Limits)
+    environment: EnvironmentSpec | None = None
+    """The environment of every case that names none."""
+    scorers: list[ScorerSpec | PythonScorerObject] = Field(default_factory=list[Any])
+    """Scorers of every case, after the case's own."""
     cases: list[Case] = Field(min_length=1)
     agent: SkipJsonSchema[AgentFactory | None] = Field(default=None, exclude=True)
     """Python suites only: makes each trial's agent (default: covey's `Agent`)."""
+    trial_agent: SkipJsonSchema[TrialAgentFactory | None] = Field(default=None, exclude=True)
+    """Python suites only, instead of `agent`: a factory that also gets the trial."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Suite:
+        if self.agent is not None and self.trial_agent is not None:
+            raise ValueError("give the suite `agent` or `trial_agent`, not both")
         seen: set[str] = set()
         for case in self.cases:
             if case.id in seen:
                 raise ValueError(f"case id {case.id!r} appears twice; ids must be unique")
             seen.add(case.id)
+            if not self.scorers_for(case):
+                raise ValueError(
+                    f"case {case.id!r} has no scorers: give it `scorers:` or give the suite "
+                    "`scorers:` for all its cases"
+                )
         return self
+
+    def scorers_for(self, case: Case) -> list[ScorerSpec | Scorer]:
+        """A case's scorers, then the suite's."""
+        return [*case.scorers, *self.scorers]
+
+    def environment_for(self, case: Case) -> EnvironmentSpec | None:
+        """The environment a case runs in, if any."""
+        return case.environment or self.environment
 
     def servers_for(self, case: Case) -> list[ServerName]:
         """The servers a case's agent gets."""

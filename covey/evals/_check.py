@@ -121,7 +121,7 @@ async def _check_mistakes(check: SuiteCheck, suite: Suite, replays: _Replays) ->
     for case in suite.cases:
         if case.id not in failed:
             continue
-        names = [scorer.name for scorer in case.scorers]
+        names = [scorer.name for scorer in suite.scorers_for(case)]
         never = [scorer_label(names, i) for i in range(len(names)) if i not in failed[case.id]]
         if never:
             check.scorers_never_failed[case.id] = never

@@ -79,7 +79,7 @@ def _fingerprint(suite: Suite, args: argparse.Namespace) -> str:
     cases = [
         {
             **c.model_dump(mode="json", exclude={"scorers"}),
-            "scorers": [_scorer_key(s) for s in c.scorers],
+            "scorers": [_scorer_key(s) for s in suite.scorers_for(c)],
         }
         for c in suite.cases
     ]

@@ -98,6 +98,8 @@ class EvalOptions:
     """Model turns each trial may take, instead of the suite's limit."""
     judge: ModelClient | None = None
     """Model for rubric judges that name none."""
+    user_model: ModelClient | None = None
+    """Model that plays simulated users given `instructions` (default: the agent's)."""
     reflect: bool = False
     """Run each case's trials in order; after a failure the model writes a lesson that
     later trials of matching tasks get in their instructions (see `_lessons`)."""

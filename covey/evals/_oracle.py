@@ -7,7 +7,7 @@ each case's `mistake` must fail it. `covey eval SUITE --check` runs both.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from .._errors import UsageError
 from ..models import ToolCall
@@ -21,7 +21,9 @@ class Replay:
     """A scripted-server policy answering each case's conversation with its steps.
 
     The case is found by the conversation's first user message; the number of tool results
-    so far says which step comes next; after the last tool call comes the answer.
+    and answers so far says which step comes next. With a simulated user, a step `answer`
+    before the last ends one of the agent's turns, and the steps go on after the user's
+    reply; after the last step comes the last answer.
     """
 
     def __init__(self, suite: Suite, which: Literal["solution", "mistake"]) -> None:
@@ -40,16 +42,23 @@ class Replay:
         steps = self.steps.get(str(task or "").strip())
         if steps is None:
             return Reply(text=f"(no {self.which} for this task)")
-        done = sum(1 for m in messages if m.get("role") == "tool")
-        calls = [s for s in steps if s.tool is not None]
-        if done < len(calls):
-            step = calls[done]
+        done = sum(1 for m in messages if _step_taken(m))
+        if done < len(steps) and steps[done].tool is not None:
+            step = steps[done]
             assert step.tool is not None
             return Reply(
                 tool_calls=[ToolCall(id=f"call_{done}", name=step.tool, arguments=step.arguments)]
             )
+        if done < len(steps):
+            return Reply(text=steps[done].answer or "")
         answer = next((s.answer for s in reversed(steps) if s.answer is not None), "")
         return Reply(text=answer)
+
+
+def _step_taken(message: dict[str, Any]) -> bool:
+    """A tool result, or an answer to the user (a conversation's steps go on after it)."""
+    role = message.get("role")
+    return role == "tool" or (role == "assistant" and not message.get("tool_calls"))
 
 
 def replay_policy(suite: Suite, which: Literal["solution", "mistake"]) -> Replay:

@@ -25,17 +25,20 @@ from .._errors import (
     ModelError,
     ModelHTTPError,
     RunError,
+    UsageError,
 )
 from ..agents import Agent
 from ..models import ModelClient, ModelSettings
 from ..tools import MCPConnectionError, MCPToolset
 from ..tracing._genai import span
 from ._case import Case, Solver, Suite
+from ._environment import Environment, TrialSetup, open_environment
 from ._judge import JudgeUnavailable
 from ._lessons import with_lessons
 from ._options import EvalOptions
 from ._results import LimitHit, ScoreResult, TrialResult
 from ._trial import TokenLimitHit, TrialContext, TrialRecorder
+from ._users import Conversation, simulated_user
 from ._world import World, create_world
 
 __all__ = ["InfraError", "TrialRunner", "trial_seed"]
@@ -115,6 +118,15 @@ def _with_lessons_in_task(solver: Solver, lessons: list[str]) -> Solver:
     return solve
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Found:
+    """What the agent left behind, for the scorers."""
+
+    world: World
+    environment: Environment | None
+    setup: TrialSetup
+
+
 @dataclass(kw_only=True, slots=True)
 class _Outcome:
     output: str | None = None
@@ -137,10 +149,20 @@ class TrialRunner:
         self.model_name, self.options = model_name, options
 
     async def agent_for(
-        self, case: Case, servers: Sequence[MCPToolset], seed: int, lessons: list[str]
+        self,
+        case: Case,
+        servers: Sequence[MCPToolset],
+        setup: TrialSetup,
+        lessons: list[str],
     ) -> Agent[Any] | Solver:
-        if self.suite.agent is not None:
-            made: Any = self.suite.agent(self.model, servers, case)
+        environment = setup.environment
+        offered = [*servers, *(environment.tools() if environment is not None else ())]
+        made: Any = None
+        if self.suite.trial_agent is not None:
+            made = self.suite.trial_agent(self.model, offered, case, setup)
+        elif self.suite.agent is not None:
+            made = self.suite.agent(self.model, servers, case)
+        if made is not None:
             if inspect.isawaitable(made):
                 made = await made
             if isinstance(made, Agent):
@@ -148,12 +170,12 @@ class TrialRunner:
                 agent.instructions = with_lessons(agent.instructions, lessons)
                 return agent
             return _with_lessons_in_task(cast(Solver, made), lessons)
-        settings = ModelSettings(seed=seed, temperature=self.options.temperature)
+        settings = ModelSettings(seed=setup.seed, temperature=self.options.temperature)
         return Agent(
             case.id,
             self.model,
             instructions=with_lessons(self.suite.instructions_for(case), lessons),
-            tools=list(servers),
+            tools=offered,
             max_turns=self.options.limits_for(self.suite, case).turns,
             settings=settings,
         )
@@ -165,21 +187,28 @@ class TrialRunner:
         started = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
             world = await create_world(case.setup, Path(tmp) / "world")
-            async with world.servers(self.suite.servers_for(case)) as servers:
+            setup = TrialSetup(case_id=case.id, trial=trial, seed=seed, directory=Path(tmp))
+            async with (
+                open_environment(self.suite.environment_for(case), setup) as environment,
+                world.servers(self.suite.servers_for(case)) as servers,
+            ):
                 tools = [t.definition for s in servers for t in await s.list_tools()]
                 limits = self.options.limits_for(self.suite, case)
                 recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
-                agent = await self.agent_for(case, servers, seed, lessons)
+                setup.environment = environment
+                agent = await self.agent_for(case, servers, setup, lessons)
+                talk = self._conversation(case, agent, environment, setup, recorder)
                 clock = time.perf_counter()
-                outcome = await self._run_agent(agent, case, recorder, limits.seconds)
+                outcome = await self._run_agent(agent, case, recorder, limits.seconds, talk)
                 latency = time.perf_counter() - clock
-            if recorder.server_stops:
-                stop = recorder.server_stops[0]
-                raise InfraError(
-                    f"MCP server {stop.server!r} stopped while running tool {stop.tool!r} "
-                    f"({stop.reason})"
-                )
-            scores = await self._score(case, world, recorder, outcome)
+                if recorder.server_stops:
+                    stop = recorder.server_stops[0]
+                    raise InfraError(
+                        f"MCP server {stop.server!r} stopped while running tool {stop.tool!r} "
+                        f"({stop.reason})"
+                    )
+                found = _Found(world=world, environment=environment, setup=setup)
+                scores = await self._score(case, found, recorder, outcome)
         passed = all(s.passed for s in scores)
         return TrialResult(
             run_id=run_id,
@@ -205,14 +234,46 @@ class TrialRunner:
             transcript=recorder.transcript(outcome.output),
         )
 
+    def _conversation(
+        self,
+        case: Case,
+        agent: Agent[Any] | Solver,
+        environment: Environment | None,
+        setup: TrialSetup,
+        recorder: TrialRecorder,
+    ) -> Conversation | None:
+        if case.user is None:
+            return None
+        if not isinstance(agent, Agent):
+            raise UsageError(
+                f"Case {case.id!r} has a simulated user, which talks to an Agent over "
+                "several turns; the suite's factory made a solver. Return an Agent for it."
+            )
+        model = self.options.user_model or self.model
+        return Conversation(
+            agent=cast("Agent[Any]", agent),
+            user=simulated_user(case.user, case.input, environment, model),
+            spec=case.user,
+            environment=environment,
+            setup=setup,
+            on_event=recorder.on_event,
+        )
+
     async def _run_agent(
-        self, agent: Agent[Any] | Solver, case: Case, recorder: TrialRecorder, seconds: float
+        self,
+        agent: Agent[Any] | Solver,
+        case: Case,
+        recorder: TrialRecorder,
+        seconds: float,
+        conversation: Conversation | None,
     ) -> _Outcome:
         outcome = _Outcome()
         with anyio.move_on_after(seconds) as scope:
             try:
                 output: object
-                if isinstance(agent, Agent):
+                if conversation is not None:
+                    output = await conversation.run(case.input)
+                elif isinstance(agent, Agent):
                     run = cast("Agent[Any]", agent).run
                     output = (await run(case.input, on_event=recorder.on_event)).output
                 else:
@@ -234,7 +295,7 @@ class TrialRunner:
         return outcome
 
     async def _score(
-        self, case: Case, world: World, recorder: TrialRecorder, outcome: _Outcome
+        self, case: Case, found: _Found, recorder: TrialRecorder, outcome: _Outcome
     ) -> list[ScoreResult]:
         context = TrialContext(
             case_id=case.id,
@@ -242,13 +303,17 @@ class TrialRunner:
             output=outcome.output,
             tool_calls=recorder.tool_calls,
             messages=recorder.messages,
-            world=world,
+            world=found.world,
             limit_hit=outcome.limit_hit,
             metadata=case.metadata,
             judge=self.options.judge,
+            environment=found.environment,
+            trial_id=found.setup.trial_id,
+            seed=found.setup.seed,
+            state=found.setup.state,
         )
         scores: list[ScoreResult] = []
-        for scorer in case.scorers:
+        for scorer in self.suite.scorers_for(case):
             try:
                 scores.append(await scorer.score(context))
             except JudgeUnavailable:

@@ -11,10 +11,15 @@ from ._function import FunctionTool, tool
 
 if _TYPE_CHECKING:
     from ._mcp import MCPConnectionError, MCPTool, MCPToolset
+    from ._schema_tool import SchemaTool, schema_tool
 
 # The MCP client pulls in `mcp` (its server side too), about a second and 25 MiB: agents
 # with only function tools never need it, so these names load on first use.
-_LAZY = _lazy_names("covey.tools._mcp", ("MCPConnectionError", "MCPTool", "MCPToolset"))
+_LAZY = {
+    **_lazy_names("covey.tools._mcp", ("MCPConnectionError", "MCPTool", "MCPToolset")),
+    # jsonschema, for tools given as a function and a JSON Schema
+    **_lazy_names("covey.tools._schema_tool", ("SchemaTool", "schema_tool")),
+}
 
 
 __getattr__ = _lazy_loader(__name__, _LAZY, globals())
@@ -35,6 +40,7 @@ __all__ = [
     "MCPToolset",
     "ProgressUpdate",
     "RunContext",
+    "SchemaTool",
     "ServerLogMessage",
     "ServerStopped",
     "Tool",
@@ -42,5 +48,6 @@ __all__ = [
     "ToolEventSink",
     "ToolResult",
     "Toolset",
+    "schema_tool",
     "tool",
 ]
