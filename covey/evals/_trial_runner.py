@@ -12,6 +12,7 @@ import inspect
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,12 +164,18 @@ class TrialRunner:
         seed = trial_seed(self.options.seed, case.id, trial)
         started = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
-            world = await create_world(case.setup, Path(tmp) / "world")
-            async with world.servers(self.suite.servers_for(case)) as servers:
-                tools = [t.definition for s in servers for t in await s.list_tools()]
+            async with AsyncExitStack() as stack:
+                try:  # any failure before the agent starts is the trial's infrastructure
+                    world = await create_world(case.setup, Path(tmp) / "world")
+                    servers = await stack.enter_async_context(
+                        world.servers(self.suite.servers_for(case))
+                    )
+                    tools = [t.definition for s in servers for t in await s.list_tools()]
+                    agent = await self.agent_for(case, servers, seed, lessons)
+                except Exception as exc:
+                    raise InfraError(f"The trial's set-up failed: {_describe(exc)}") from exc
                 limits = self.options.limits_for(self.suite, case)
                 recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
-                agent = await self.agent_for(case, servers, seed, lessons)
                 clock = time.perf_counter()
                 outcome = await self._run_agent(agent, case, recorder, limits.seconds)
                 latency = time.perf_counter() - clock
