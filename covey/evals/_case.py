@@ -7,10 +7,19 @@ its servers, so every trial gets a fresh agent; YAML suites get covey's default 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, InstanceOf, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from ..agents import Agent
@@ -36,6 +45,9 @@ AgentFactory = Callable[
 ]
 """Makes what runs one trial (an agent, or a `Solver` such as a graph) from the trial's
 model, its started servers and its case: every trial gets a fresh one."""
+
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/()\[\]+@-]{0,199}$"
+"""What a case id may be: the characters benchmark ids use, nothing a list or shell splits."""
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful assistant that completes tasks with the tools you are given. "
@@ -85,7 +97,9 @@ class Case(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    id: str = Field(pattern=CASE_ID_PATTERN)
+    """Letters, digits and `_ . - : / [ ] ( ) + @`, as benchmark ids use (`retail[3]`,
+    `bfcl:simple_12`); no spaces or commas (`--cases` takes a comma-separated list)."""
     input: str = Field(min_length=1)
     """The task, as the user's message."""
     instructions: str | None = None
@@ -106,6 +120,16 @@ class Case(BaseModel):
     mistakes: list[list[Step]] = Field(default_factory=list[list[Step]])
     """More wrong variants, for scorers `mistake` leaves passing: `covey eval --check`
     wants every scorer to fail in at least one of them."""
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _readable_id(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(CASE_ID_PATTERN, value):
+            raise ValueError(
+                f"case id {value!r} is not allowed: use 1 to 200 letters, digits and "
+                "_ . - : / [ ] ( ) + @, starting with a letter or digit (no spaces or commas)"
+            )
+        return value
 
     def all_mistakes(self) -> list[list[Step]]:
         """`mistake` (if any), then `mistakes`."""
