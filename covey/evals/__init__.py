@@ -8,7 +8,7 @@ Example:
     ```
 """
 
-from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
+from ._case import AgentFactory, Case, Limits, Mistake, Solver, Step, Suite
 from ._check import SuiteCheck, check_suite
 from ._judge import JudgeScorer, JudgeUnavailable
 from ._results import (
@@ -44,6 +44,7 @@ __all__ = [
     "Case",
     "Limits",
     "Step",
+    "Mistake",
     "AgentFactory",
     "Solver",
     "load_suite",

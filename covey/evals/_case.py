@@ -29,7 +29,7 @@ from ._scorers import ScorerSpec
 from ._trial import Scorer
 from ._world import ServerName, WorldSetup
 
-__all__ = ["AgentFactory", "Case", "Limits", "Solver", "Step", "Suite"]
+__all__ = ["AgentFactory", "Case", "Limits", "Mistake", "Solver", "Step", "Suite"]
 
 Solver = Callable[[str, Callable[[object], Awaitable[None]]], Awaitable[Any]]
 """Anything else that solves a task: `await solver(task, on_event)` returns the answer.
@@ -92,6 +92,18 @@ class Step(BaseModel):
         return self
 
 
+class Mistake(BaseModel):
+    """A wrong variant of the solution with a note: written as a mapping, not a step list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: list[Step] = Field(min_length=1)
+    """The steps, as in `solution`."""
+    passes_because: str | None = Field(default=None, min_length=1)
+    """Why this mistake is expected to pass, e.g. "the dropped step is a write the
+    environment rejects": `covey eval --check` then wants it to pass (and says why)."""
+
+
 class Case(BaseModel):
     """One task: its input, its world, the servers the agent gets, and its scorers."""
 
@@ -115,11 +127,12 @@ class Case(BaseModel):
     """This case's limits (default: the suite's)."""
     solution: list[Step] | None = None
     """A known way to solve it, ending with an answer: the oracle policy replays it."""
-    mistake: list[Step] | None = None
+    mistake: list[Step] | Mistake | None = None
     """The solution with one thing wrong, which the scorers must catch."""
-    mistakes: list[list[Step]] = Field(default_factory=list[list[Step]])
+    mistakes: list[list[Step] | Mistake] = Field(default_factory=list[list[Step] | Mistake])
     """More wrong variants, for scorers `mistake` leaves passing: `covey eval --check`
-    wants every scorer to fail in at least one of them."""
+    wants every scorer to fail in at least one of them. A `Mistake` with
+    `passes_because` is expected to pass instead."""
 
     @field_validator("id", mode="before")
     @classmethod
@@ -131,9 +144,10 @@ class Case(BaseModel):
             )
         return value
 
-    def all_mistakes(self) -> list[list[Step]]:
-        """`mistake` (if any), then `mistakes`."""
-        return ([self.mistake] if self.mistake is not None else []) + list(self.mistakes)
+    def all_mistakes(self) -> list[Mistake]:
+        """`mistake` (if any), then `mistakes`, each as a `Mistake`."""
+        found = ([self.mistake] if self.mistake is not None else []) + list(self.mistakes)
+        return [m if isinstance(m, Mistake) else Mistake(steps=m) for m in found]
 
 
 class Suite(BaseModel):

@@ -139,8 +139,9 @@ class TrialRunner:
     async def agent_for(
         self, case: Case, servers: Sequence[MCPToolset], seed: int, lessons: list[str]
     ) -> Agent[Any] | Solver:
+        model = self.options.case_model(case) if self.options.case_model else self.model
         if self.suite.agent is not None:
-            made: Any = self.suite.agent(self.model, servers, case)
+            made: Any = self.suite.agent(model, servers, case)
             if inspect.isawaitable(made):
                 made = await made
             if isinstance(made, Agent):
@@ -151,7 +152,7 @@ class TrialRunner:
         settings = ModelSettings(seed=seed, temperature=self.options.temperature)
         return Agent(
             case.id,
-            self.model,
+            model,
             instructions=with_lessons(self.suite.instructions_for(case), lessons),
             tools=list(servers),
             max_turns=self.options.limits_for(self.suite, case).turns,
