@@ -122,7 +122,8 @@ def add_parser(commands: Any) -> None:
         "--check",
         action="store_true",
         help="replay each case's solution (must pass) and mistakes (each scorer must fail in "
-        "one) on a scripted model instead of evaluating a model; exit 1 if any does not",
+        "one; a mistake written as {steps, passes_because: REASON} must pass instead) on a "
+        "scripted model instead of evaluating a model; exit 1 if any does not",
     )
     parser.set_defaults(handler=_cmd_eval)
 
