@@ -8,7 +8,7 @@ Example:
     ```
 """
 
-from ._case import AgentFactory, Case, Limits, Solver, Step, Suite, TrialAgentFactory
+from ._case import AgentFactory, Case, Limits, Mistake, Solver, Step, Suite, TrialAgentFactory
 from ._check import SuiteCheck, check_suite
 from ._environment import Environment, EnvironmentSpec, TrialSetup, UserActions
 from ._judge import JudgeScorer, JudgeUnavailable
@@ -47,6 +47,7 @@ __all__ = [
     "Case",
     "Limits",
     "Step",
+    "Mistake",
     "AgentFactory",
     "TrialAgentFactory",
     "Solver",

@@ -7,10 +7,19 @@ its servers, so every trial gets a fresh agent; YAML suites get covey's default 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, InstanceOf, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from ..agents import Agent
@@ -22,7 +31,16 @@ from ._trial import Scorer
 from ._users import UserSpec
 from ._world import ServerName, WorldSetup
 
-__all__ = ["AgentFactory", "Case", "Limits", "Solver", "Step", "Suite", "TrialAgentFactory"]
+__all__ = [
+    "AgentFactory",
+    "Case",
+    "Limits",
+    "Mistake",
+    "Solver",
+    "Step",
+    "Suite",
+    "TrialAgentFactory",
+]
 
 Solver = Callable[[str, Callable[[object], Awaitable[None]]], Awaitable[Any]]
 """Anything else that solves a task: `await solver(task, on_event)` returns the answer.
@@ -45,6 +63,9 @@ TrialAgentFactory = Callable[
 ]
 """Like `AgentFactory`, with every tool offered (the bundled servers and the environment's)
 and the trial: its seed, its environment and a `state` dict the scorers see too."""
+
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/()\[\]+@-]{0,199}$"
+"""What a case id may be: the characters benchmark ids use, nothing a list or shell splits."""
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful assistant that completes tasks with the tools you are given. "
@@ -89,12 +110,26 @@ class Step(BaseModel):
         return self
 
 
+class Mistake(BaseModel):
+    """A wrong variant of the solution with a note: written as a mapping, not a step list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: list[Step] = Field(min_length=1)
+    """The steps, as in `solution`."""
+    passes_because: str | None = Field(default=None, min_length=1)
+    """Why this mistake is expected to pass, e.g. "the dropped step is a write the
+    environment rejects": `covey eval --check` then wants it to pass (and says why)."""
+
+
 class Case(BaseModel):
     """One task: its input, its world, the servers the agent gets, and its scorers."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    id: str = Field(pattern=CASE_ID_PATTERN)
+    """Letters, digits and `_ . - : / [ ] ( ) + @`, as benchmark ids use (`retail[3]`,
+    `bfcl:simple_12`); no spaces or commas (`--cases` takes a comma-separated list)."""
     input: str = Field(min_length=1)
     """The task, as the user's message."""
     instructions: str | None = None
@@ -115,15 +150,27 @@ class Case(BaseModel):
     """This case's limits (default: the suite's)."""
     solution: list[Step] | None = None
     """A known way to solve it, ending with an answer: the oracle policy replays it."""
-    mistake: list[Step] | None = None
+    mistake: list[Step] | Mistake | None = None
     """The solution with one thing wrong, which the scorers must catch."""
-    mistakes: list[list[Step]] = Field(default_factory=list[list[Step]])
+    mistakes: list[list[Step] | Mistake] = Field(default_factory=list[list[Step] | Mistake])
     """More wrong variants, for scorers `mistake` leaves passing: `covey eval --check`
-    wants every scorer to fail in at least one of them."""
+    wants every scorer to fail in at least one of them. A `Mistake` with
+    `passes_because` is expected to pass instead."""
 
-    def all_mistakes(self) -> list[list[Step]]:
-        """`mistake` (if any), then `mistakes`."""
-        return ([self.mistake] if self.mistake is not None else []) + list(self.mistakes)
+    @field_validator("id", mode="before")
+    @classmethod
+    def _readable_id(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(CASE_ID_PATTERN, value):
+            raise ValueError(
+                f"case id {value!r} is not allowed: use 1 to 200 letters, digits and "
+                "_ . - : / [ ] ( ) + @, starting with a letter or digit (no spaces or commas)"
+            )
+        return value
+
+    def all_mistakes(self) -> list[Mistake]:
+        """`mistake` (if any), then `mistakes`, each as a `Mistake`."""
+        found = ([self.mistake] if self.mistake is not None else []) + list(self.mistakes)
+        return [m if isinstance(m, Mistake) else Mistake(steps=m) for m in found]
 
 
 class Suite(BaseModel):

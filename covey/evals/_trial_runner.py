@@ -12,6 +12,7 @@ import inspect
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,13 +156,14 @@ class TrialRunner:
         setup: TrialSetup,
         lessons: list[str],
     ) -> Agent[Any] | Solver:
+        model = self.options.case_model(case) if self.options.case_model else self.model
         environment = setup.environment
         offered = [*servers, *(environment.tools() if environment is not None else ())]
         made: Any = None
         if self.suite.trial_agent is not None:
-            made = self.suite.trial_agent(self.model, offered, case, setup)
+            made = self.suite.trial_agent(model, offered, case, setup)
         elif self.suite.agent is not None:
-            made = self.suite.agent(self.model, servers, case)
+            made = self.suite.agent(model, servers, case)
         if made is not None:
             if inspect.isawaitable(made):
                 made = await made
@@ -173,7 +175,7 @@ class TrialRunner:
         settings = ModelSettings(seed=setup.seed, temperature=self.options.temperature)
         return Agent(
             case.id,
-            self.model,
+            model,
             instructions=with_lessons(self.suite.instructions_for(case), lessons),
             tools=offered,
             max_turns=self.options.limits_for(self.suite, case).turns,
@@ -186,17 +188,23 @@ class TrialRunner:
         seed = trial_seed(self.options.seed, case.id, trial)
         started = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
-            world = await create_world(case.setup, Path(tmp) / "world")
             setup = TrialSetup(case_id=case.id, trial=trial, seed=seed, directory=Path(tmp))
-            async with (
-                open_environment(self.suite.environment_for(case), setup) as environment,
-                world.servers(self.suite.servers_for(case)) as servers,
-            ):
-                tools = [t.definition for s in servers for t in await s.list_tools()]
+            async with AsyncExitStack() as stack:
+                try:  # any failure before the agent starts is the trial's infrastructure
+                    world = await create_world(case.setup, Path(tmp) / "world")
+                    environment = await stack.enter_async_context(
+                        open_environment(self.suite.environment_for(case), setup)
+                    )
+                    servers = await stack.enter_async_context(
+                        world.servers(self.suite.servers_for(case))
+                    )
+                    tools = [t.definition for s in servers for t in await s.list_tools()]
+                    setup.environment = environment
+                    agent = await self.agent_for(case, servers, setup, lessons)
+                except Exception as exc:
+                    raise InfraError(f"The trial's set-up failed: {_describe(exc)}") from exc
                 limits = self.options.limits_for(self.suite, case)
                 recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
-                setup.environment = environment
-                agent = await self.agent_for(case, servers, setup, lessons)
                 talk = self._conversation(case, agent, environment, setup, recorder)
                 clock = time.perf_counter()
                 outcome = await self._run_agent(agent, case, recorder, limits.seconds, talk)
