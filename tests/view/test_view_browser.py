@@ -1,0 +1,116 @@
+"""`covey view` in headless Chromium: click from a run to a trial's tool call, through a
+trace, step through a thread, and watch a page update while a graph runs.
+
+Playwright drives Debian's /usr/bin/chromium (never a downloaded browser). Screenshots go
+to the test's tmp_path; with COVEY_VIEW_SCREENSHOT=PATH the trace page's is also copied
+there (how docs/covey-view.png is made).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import anyio
+import pytest
+
+from .conftest import THREAD, Viewer, run_thread
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found is None:
+        reason = "chromium is not installed (Debian: apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must have it (.ci/run installs it).")
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[playwright_sync.Browser]:
+    executable = _chromium()
+    with playwright_sync.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=ARGS, timeout=60_000)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: playwright_sync.Browser) -> Iterator[playwright_sync.Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_from_the_runs_list_to_a_tool_calls_arguments_and_its_span(
+    page: playwright_sync.Page, viewer: Viewer, tmp_path: Path
+) -> None:
+    page.goto(viewer.url)
+    page.click(f'a[data-run="{viewer.run_id}"]')
+    page.click('a[data-case="calc-multiply"]')
+    arguments = page.locator('.tool-call[data-tool="calculate"] pre.arguments')
+    assert '"expression": "1234 * 5678"' in arguments.inner_text()
+    page.screenshot(path=tmp_path / "trial.png", full_page=True)
+
+    page.click("#trace-link")
+    tool = page.locator('details[data-span="execute_tool calculate"]')
+    assert not tool.locator("pre").first.is_visible()  # folded until clicked
+    tool.locator("summary").click()
+    assert "1234 * 5678" in tool.locator("pre").first.inner_text()
+    shot = tmp_path / "trace.png"
+    page.screenshot(path=shot, full_page=True)
+    target = os.environ.get("COVEY_VIEW_SCREENSHOT")
+    if target:
+        shutil.copyfile(shot, target)
+
+
+def test_stepping_through_a_threads_checkpoints(
+    page: playwright_sync.Page, viewer: Viewer, tmp_path: Path
+) -> None:
+    page.goto(viewer.url + "threads")
+    page.click(f'a[data-thread="{THREAD}"]')
+    steps = page.locator("#steps a").all_inner_texts()
+    assert len(steps) >= 3
+    seen: list[str] = []
+    for index in range(len(steps)):
+        page.locator("#steps a").nth(index).click()
+        title = page.locator("#step-title").inner_text()
+        assert title == steps[index].replace("step", "Step")
+        seen.append(page.locator("#state").inner_text())
+    assert '"total": 70' in seen[-1] and '"total": 70' not in seen[0]
+    page.screenshot(path=tmp_path / "thread.png", full_page=True)
+
+
+def test_an_open_page_shows_a_thread_committed_after_it_loaded(
+    page: playwright_sync.Page, viewer: Viewer
+) -> None:
+    page.goto(viewer.url + "threads")
+    assert page.locator('a[data-thread="live-browser"]').count() == 0
+    # Playwright's sync API holds this thread's event loop: the graph runs on another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, run_thread, viewer.db, "live-browser").result(timeout=60)
+    page.wait_for_selector('a[data-thread="live-browser"]', timeout=60_000)
