@@ -86,9 +86,16 @@ def _span_row(span: SpanRecord, depth: int, start: int, total: int) -> str:
         f'<span style="padding-left:{depth * 16}px">{esc(span.name)}</span>'
         f'<span class="bar-track"><span class="bar {status}" '
         f'style="left:{left:.2f}%;width:{width:.2f}%"></span></span>'
-        f"<span>{esc(f'{span.seconds * 1000:.1f}')} ms</span></summary>"
+        f"<span>{esc(f'{span.seconds * 1000:.1f}')} ms{_tokens(span)}</span></summary>"
         f"{_span_detail(span)}</details>"
     )
+
+
+def _tokens(span: SpanRecord) -> str:
+    used = [span.attributes.get(f"gen_ai.usage.{k}_tokens") for k in ("input", "output")]
+    if used == [None, None]:
+        return ""
+    return f' <span class="tokens">{esc(used[0] or 0)}+{esc(used[1] or 0)} tok</span>'
 
 
 def _span_detail(span: SpanRecord) -> str:

@@ -21,8 +21,9 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: 6px; margin: 4px 
 .message.tool { border-color: #8250df; }
 .role { font-weight: 600; text-transform: uppercase; font-size: 12px; color: #57606a; }
 .tool-call { border: 1px dashed #8250df; padding: 4px 8px; margin: 4px 0; }
-.span-row { display: grid; grid-template-columns: 380px 1fr 90px; gap: 8px; align-items: center;
+.span-row { display: grid; grid-template-columns: 380px 1fr 170px; gap: 8px; align-items: center;
             padding: 2px 0; border-bottom: 1px solid #eaeef2; }
+.tokens { color: #57606a; font-size: 12px; }
 .bar-track { position: relative; height: 14px; background: #f0f3f6; }
 .bar { position: absolute; top: 0; bottom: 0; background: #0969da; min-width: 2px; }
 .bar.error { background: #cf222e; }

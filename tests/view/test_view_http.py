@@ -64,7 +64,8 @@ def test_the_trials_trace_is_a_waterfall_with_tool_arguments_and_tokens(
     assert "execute_tool calculate" in names and names.count("chat scripted") == 2
     tool = page[page.index('data-span="execute_tool calculate"') :].split("</details>")[0]
     assert "1234 * 5678" in html.unescape(tool)
-    assert "<td>gen_ai.usage.input_tokens</td>" in page
+    chats = re.findall(r'data-span="chat scripted">.*?</summary>', page, re.S)
+    assert len(chats) == 2 and all(re.search(r"\d+\+\d+ tok", chat) for chat in chats)
 
 
 def test_a_thread_steps_through_checkpoints_with_the_diff_of_each(
