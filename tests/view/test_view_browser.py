@@ -8,18 +8,21 @@ there (how docs/covey-view.png is made).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
 import pytest
+from playwright import sync_api as playwright_sync
+
+from covey.evals._recording import load_run, record_trial, start_run
+from covey.store import Store
 
 from .conftest import THREAD, Viewer, run_thread
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 ARGS = [
     "--headless",
@@ -88,6 +91,38 @@ def test_from_the_runs_list_to_a_tool_calls_arguments_and_its_span(
         shutil.copyfile(shot, target)
 
 
+async def _copy_trials(db: str, source: str, target: str, cases: list[str]) -> None:
+    """Record `cases`' trials of run `source` under an unfinished run `target`."""
+    async with Store.from_url(db) as store:
+        done = await load_run(store, source)
+        running = done.run.model_copy(update={"run_id": target, "finished_at": None})
+        await start_run(store, running, done.cases)
+        for trial in done.trials:
+            if trial.case_id in cases:
+                await record_trial(store, trial.model_copy(update={"run_id": target}))
+
+
+def _in_thread(function: Callable[..., Awaitable[None]], *args: str | list[str]) -> None:
+    # Playwright's sync API holds this thread's event loop: store writes run on another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, function, *args).result(timeout=60)
+
+
+def test_a_running_eval_shows_each_trial_as_it_is_recorded(
+    page: playwright_sync.Page, viewer: Viewer, tmp_path: Path
+) -> None:
+    _in_thread(_copy_trials, viewer.db, viewer.run_id, "mini-running", ["calc-multiply"])
+    page.goto(viewer.url)
+    page.click('a[data-run="mini-running"]')
+    assert "running" in page.locator("#summary").inner_text()
+    assert page.locator('a[data-case="files-launch-code"]').count() == 0
+    _in_thread(_copy_trials, viewer.db, viewer.run_id, "mini-running", ["files-launch-code"])
+    page.click('a[data-case="files-launch-code"]', timeout=60_000)  # once the page reloads
+    call = page.locator('.tool-call[data-tool="read_text_file"] pre.arguments')
+    assert json.loads(call.inner_text()) == {"path": "notes.txt"}
+    page.screenshot(path=tmp_path / "running-trial.png", full_page=True)
+
+
 def test_stepping_through_a_threads_checkpoints(
     page: playwright_sync.Page, viewer: Viewer, tmp_path: Path
 ) -> None:
@@ -110,7 +145,5 @@ def test_an_open_page_shows_a_thread_committed_after_it_loaded(
 ) -> None:
     page.goto(viewer.url + "threads")
     assert page.locator('a[data-thread="live-browser"]').count() == 0
-    # Playwright's sync API holds this thread's event loop: the graph runs on another thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(anyio.run, run_thread, viewer.db, "live-browser").result(timeout=60)
+    _in_thread(run_thread, viewer.db, "live-browser")
     page.wait_for_selector('a[data-thread="live-browser"]', timeout=60_000)
