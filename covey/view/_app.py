@@ -131,7 +131,7 @@ async def _thread(request: Request, store: Store) -> Response:
     previous = [s for s in steps if s.step < chosen.step]
     before = await q.checkpoint(store, previous[-1].id) if previous else None
     body = thread_page(steps, await q.checkpoint(store, chosen.id), before)
-    return _html(f"Thread {thread_id}", body)
+    return _html(f"Thread {thread_id}", body, stamp=await q.stamp(store))
 
 
 async def _memory(request: Request, store: Store) -> Response:
