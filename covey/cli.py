@@ -140,9 +140,11 @@ def _parser() -> argparse.ArgumentParser:
 
     from .evals._cli_eval import add_parser as add_eval_parser
     from .evals._cli_report import add_parsers as add_report_parsers
+    from .view._cli import add_parser as add_view_parser
 
     add_report_parsers(commands)
     add_eval_parser(commands)
+    add_view_parser(commands)
     return parser
 
 

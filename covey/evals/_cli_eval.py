@@ -13,6 +13,8 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Generator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,6 +116,12 @@ def add_parser(commands: Any) -> None:
         type=Path,
         metavar="FILE",
         help="price table for the cost figures (JSON/YAML: model name -> input/output per 1M)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="record each trial's trace (model calls, tool calls with arguments and results) "
+        "in the store, to browse with `covey view` (needs covey[otel])",
     )
     parser.add_argument(
         "--schema", action="store_true", help="print the JSON Schema of suite files and exit"
@@ -236,6 +244,21 @@ def _write_reports(args: argparse.Namespace, runs: list[RunResults], prices: Any
         print(format_side_by_side([summarize(r, prices=prices) for r in runs]))
 
 
+@contextmanager
+def _tracing(enabled: bool, db: str | None) -> Generator[None]:
+    """With `--trace`: spans with contents go to the run's store until the runs end."""
+    if not enabled:
+        yield
+        return
+    from ..tracing import configure
+
+    provider = configure(store=db or True, capture_content=True)
+    try:
+        yield
+    finally:
+        provider.shutdown()  # exports the last trials' spans
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import anyio
 
@@ -253,7 +276,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     prices = PriceTable.from_file(args.prices) if args.prices is not None else None
     tally = Tally()
     try:
-        runs = anyio.run(evaluate, args, suite, prices, tally)
+        with _tracing(args.trace, args.db):
+            runs = anyio.run(evaluate, args, suite, prices, tally)
     except KeyboardInterrupt:
         _interrupted(args, tally)
         raise
