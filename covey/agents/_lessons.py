@@ -19,9 +19,9 @@ from ..models import (
     ToolResultMessage,
     UserMessage,
 )
-from ..store import Embedder, LongTermMemory, Store
 
 if TYPE_CHECKING:
+    from ..store import Embedder, LongTermMemory, Store
     from ._agent import RunResult
 
 __all__ = ["LESSONS_HEADING", "Lessons", "lessons_section"]
@@ -67,7 +67,9 @@ class Lessons:
         embedder: Embedder | None = None,
     ) -> None:
         """Lessons in `namespace` of `store`; runs get at most `limit` of them."""
-        self.memory = LongTermMemory(store, namespace, embedder=embedder)
+        from ..store import LongTermMemory  # loads SQLAlchemy, which agents without memory skip
+
+        self.memory: LongTermMemory = LongTermMemory(store, namespace, embedder=embedder)
         """Where the lessons are kept (agents sharing a namespace share their lessons)."""
         self.limit = limit
         """At most this many lessons are placed in a run's instructions."""

@@ -7,12 +7,14 @@ instructions before the run. Agents of one team share memory by sharing a namesp
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pydantic
 
-from ..store import LongTermMemory
 from ..tools import FunctionTool, Tool
+
+if TYPE_CHECKING:
+    from ..store import LongTermMemory
 
 __all__ = ["memory_tools", "memories_section"]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 
 from .._errors import UsageError
+from ..tracing._genai import span
 from ._events import AgentEvent, Reflected
 
 if TYPE_CHECKING:
@@ -103,8 +104,14 @@ async def reflect(
     critic = reflection.critic or critic_for(agent)
     result = first
     for number in range(1, reflection.max_rounds + 1):
-        review = await critic.run(review_prompt(task, result.output, reflection.criteria))
-        critique: Critique = review.output
+        with span(
+            f"reflection {agent.name}",
+            {"covey.reflection.round": number, "gen_ai.agent.name": agent.name},
+        ) as round_span:
+            review = await critic.run(review_prompt(task, result.output, reflection.criteria))
+            critique: Critique = review.output
+            if round_span is not None:
+                round_span.set_attribute("covey.reflection.passed", critique.passed)
         await emit(
             Reflected(
                 agent=agent.name,

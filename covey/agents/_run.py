@@ -109,7 +109,12 @@ class AgentRun:
         if final_tool is not None:
             definitions = [*definitions, final_tool]
         await self.emit(
-            ModelRequestStarted(agent=agent.name, turn=turn, messages=tuple(self.messages))
+            ModelRequestStarted(
+                agent=agent.name,
+                turn=turn,
+                messages=tuple(self.messages),
+                tools=tuple(definitions),
+            )
         )
         retries: list[RetryInfo] = []
         choice = agent.tool_choice(turn) if callable(agent.tool_choice) else agent.tool_choice
@@ -174,7 +179,7 @@ class AgentRun:
             emit=self.emit,
             journal=self.journal,
         )
-        results += [malformed_result(m) for m in response.malformed_tool_calls]
+        results += [malformed_result(m, box) for m in response.malformed_tool_calls]
         for call, result in zip(recorded, results, strict=True):
             self.messages.append(
                 ToolResultMessage(

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
 
 from .._concurrency import run_all
 from ..models import MalformedToolCall, ToolCall, ToolDefinition
 from ..tools import ElicitationHandler, FunctionTool, RunContext, Tool, ToolResult, Toolset
-from ..tools._mcp import answering_elicitations
+from ..tools._elicitation import answering_elicitations
+from ..tracing._genai import end_tool, tool_span
 from ._events import AgentEvent, ToolFinished, ToolStarted
+
+if TYPE_CHECKING:
+    from ..tools._mcp_tool import MCPTool
 
 __all__ = ["ToolSource", "Approval", "ToolJournal", "ToolBox", "as_sources", "run_calls"]
 
@@ -217,12 +222,16 @@ async def run_calls(
     async def run(index: int, call: ToolCall) -> None:
         await emit(ToolStarted(agent=agent, call=call))
         start = time.perf_counter()
-        result = settled[index]
-        if result is None:
-            tool = box.tools[call.name]
-            result = await _invoke(call, tool, context, default_timeout, kept[index])
-            if (journaled := kept[index]) is not None:
-                await journaled[0].record(journaled[1], result)
+        tool = box.tools.get(call.name)
+        server = _server_of(tool)
+        with tool_span(call.name, call.id, call.arguments, agent=agent, server=server) as span:
+            result = settled[index]
+            if result is None:
+                assert tool is not None, "a call without a tool is settled by _prepare"
+                result = await _invoke(call, tool, context, default_timeout, kept[index])
+                if (journaled := kept[index]) is not None:
+                    await journaled[0].record(journaled[1], result)
+            end_tool(span, result)
         results[index] = result
         seconds = time.perf_counter() - start
         await emit(ToolFinished(agent=agent, call=call, result=result, seconds=seconds))
@@ -231,6 +240,41 @@ async def run_calls(
     return [r for r in results if r is not None]
 
 
-def malformed_result(call: MalformedToolCall) -> ToolResult:
-    """What the model is told about a call it wrote wrongly."""
-    return ToolResult(content=call.error, is_error=True, invalid_arguments=True)
+def _server_of(tool: Tool | None) -> str | None:
+    """The MCP server a tool belongs to (None for a function tool)."""
+    inner = tool.inner if isinstance(tool, _Renamed) else tool
+    # No MCP tool exists until its module is loaded; agents without MCP never load it.
+    module = sys.modules.get("covey.tools._mcp_tool")
+    if module is None:
+        return None
+    mcp_tool: type[MCPTool] = module.MCPTool
+    return inner.toolset.name if isinstance(inner, mcp_tool) else None
+
+
+def malformed_result(call: MalformedToolCall, box: ToolBox | None = None) -> ToolResult:
+    """What the model is told about a call it wrote wrongly, with the tool's parameters."""
+    content = call.error
+    tool = box.tools.get(call.name) if box is not None and call.name else None
+    if tool is not None:
+        content += f" The parameters of {call.name!r}: {parameters_text(tool.definition)}."
+    return ToolResult(content=content, is_error=True, invalid_arguments=True)
+
+
+def parameters_text(definition: ToolDefinition) -> str:
+    """A tool's parameters in a line, e.g. `path (string, required), head (integer)`."""
+    schema = definition.parameters
+    properties = cast(dict[str, Any], schema.get("properties") or {})
+    required = set(cast(list[str], schema.get("required") or []))
+    parts = [
+        f"{key} ({_type_name(cast(dict[str, Any], spec))}{', required' if key in required else ''})"
+        for key, spec in properties.items()
+    ]
+    return ", ".join(parts) or "none"
+
+
+def _type_name(spec: dict[str, Any]) -> str:
+    if "type" in spec:
+        return str(spec["type"])
+    options = cast(list[dict[str, Any]], spec.get("anyOf") or [])
+    names = [str(o.get("type", "object")) for o in options if o.get("type") != "null"]
+    return " or ".join(names) or "any"

@@ -11,8 +11,9 @@ Example:
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._case import AgentFactory, Case, Limits, Solver, Step, Suite
+from ._case import AgentFactory, Case, Limits, Mistake, Solver, Step, Suite, TrialAgentFactory
 from ._check import SuiteCheck, check_suite
+from ._environment import Environment, EnvironmentSpec, TrialSetup, UserActions
 from ._judge import JudgeScorer, JudgeUnavailable
 from ._results import (
     CaseInfo,
@@ -26,6 +27,7 @@ from ._results import (
 )
 from ._runner import EndpointLimits, EvalOptions, run_eval, trial_seed
 from ._scorers import ScorerSpec
+from ._scorers_env import SaidScorer, StateScorer, agent_said
 from ._scorers_output import (
     ContainsScorer,
     ExactScorer,
@@ -40,6 +42,7 @@ from ._scorers_state import FileScorer, MemoryScorer, SQLScorer
 from ._scorers_trajectory import ToolCalledScorer, ToolErrorsScorer, ToolSequenceScorer
 from ._suite_load import load_suite, suite_schema
 from ._trial import Scorer, ToolCallRecord, TrialContext
+from ._users import UserPolicy, UserSpec, UserView
 from ._world import MemorySeed, RelationSeed, ServerName, World, WorldSetup, create_world
 
 if _TYPE_CHECKING:
@@ -65,7 +68,9 @@ __all__ = [
     "Case",
     "Limits",
     "Step",
+    "Mistake",
     "AgentFactory",
+    "TrialAgentFactory",
     "Solver",
     "load_suite",
     "suite_schema",
@@ -81,6 +86,13 @@ __all__ = [
     "RelationSeed",
     "ServerName",
     "create_world",
+    "Environment",
+    "EnvironmentSpec",
+    "TrialSetup",
+    "UserActions",
+    "UserSpec",
+    "UserPolicy",
+    "UserView",
     "TrialContext",
     "ToolCallRecord",
     "Scorer",
@@ -95,6 +107,9 @@ __all__ = [
     "FileScorer",
     "SQLScorer",
     "MemoryScorer",
+    "StateScorer",
+    "SaidScorer",
+    "agent_said",
     "ToolCalledScorer",
     "ToolSequenceScorer",
     "ToolErrorsScorer",

@@ -5,6 +5,8 @@ real server processes), so a check proves each case can be passed and that every
 scorers fails in at least one of its mistakes (`mistake`, then any `mistakes`): no scorer
 that can never fail. A mistake that ends in an infrastructure error proves nothing. A case
 with a solution and no mistake passes the check with a note: only its solution is proved.
+A mistake marked `passes_because` must pass instead, and the check shows the reason. Each
+case talks to the scripted model at its own URL, so cases sharing a task replay apart.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..models import ModelClient, ModelConfig
 from ..store import Store
-from ..testing import ScriptedModelServer
-from ._case import Suite
+from ._case import Case, Suite
 from ._oracle import replay_policy
 from ._report_terminal import Progress
-from ._results import RunResults
+from ._results import RunResults, TrialResult
 from ._runner import EvalOptions, run_eval
+from ._scripted import scripted_endpoint
 
 __all__ = ["SuiteCheck", "check_suite", "format_check"]
 
@@ -44,8 +45,12 @@ class SuiteCheck(BaseModel):
     unchecked: list[str] = Field(default_factory=list[str])
     """Cases without a solution: nothing shows they can be passed."""
     no_mistake: list[str] = Field(default_factory=list[str])
-    """Cases with a solution and no mistake: their solution is checked, but nothing shows
-    their scorers can fail. A note, not a failure."""
+    """Cases with a solution and no mistake that must fail: their solution is checked, but
+    nothing shows their scorers can fail. A note, not a failure."""
+    passed_as_expected: dict[str, str] = Field(default_factory=dict[str, str])
+    """Mistakes marked `passes_because` that passed -> the reason given. A note."""
+    expected_pass_failed: dict[str, str] = Field(default_factory=dict[str, str])
+    """Mistakes marked `passes_because` that failed -> why: the mark is wrong."""
 
     @property
     def ok(self) -> bool:
@@ -53,6 +58,7 @@ class SuiteCheck(BaseModel):
         return not (
             self.solution_failed
             or self.mistake_passed
+            or self.expected_pass_failed
             or self.mistake_errored
             or self.scorers_never_failed
             or self.unchecked
@@ -75,19 +81,19 @@ class _Replays:
 async def _replay(
     suite: Suite, which: Literal["solution", "mistake"], replays: _Replays, run: str
 ) -> RunResults:
-    policy = replay_policy(suite, which)
-    async with ScriptedModelServer(policy=policy) as server:
-        config = ModelConfig(base_url=server.base_url, model="scripted", max_retries=0)
-        async with ModelClient(config) as model:
-            return await run_eval(
-                suite,
-                model,
-                store=replays.store,
-                run_id=f"check-{run}",
-                label=f"{which} replay",
-                options=EvalOptions(concurrency=replays.concurrency, attempts=1),
-                progress=replays.progress,
-            )
+    async with scripted_endpoint(replay_policy(suite, which)) as endpoint:
+        options = EvalOptions(
+            concurrency=replays.concurrency, attempts=1, case_model=endpoint.for_case
+        )
+        return await run_eval(
+            suite,
+            endpoint.model,
+            store=replays.store,
+            run_id=f"check-{run}",
+            label=f"{which} replay",
+            options=options,
+            progress=replays.progress,
+        )
 
 
 def _why(trial_scores: list[tuple[str, str]]) -> str:
@@ -107,21 +113,39 @@ def _variants(suite: Suite) -> list[Suite]:
     return rounds
 
 
+def _must_fail(case: Case) -> bool:
+    """Whether a case has a mistake its scorers must catch (not one expected to pass)."""
+    return any(m.passes_because is None for m in case.all_mistakes())
+
+
+def _record(check: SuiteCheck, trial: TrialResult, where: str, expected: str | None) -> bool:
+    """Note what one mistake did; whether its failed scorers prove they can fail."""
+    if trial.status == "error":
+        check.mistake_errored[where] = trial.error or "no reason recorded"
+    elif expected is not None and trial.status == "passed":
+        check.passed_as_expected[where] = expected
+    elif expected is not None:
+        failing = [(s.name, s.explanation) for s in trial.scores if not s.passed]
+        check.expected_pass_failed[where] = f"{_why(failing)}; it was to pass as {expected!r}"
+    elif trial.status == "passed":
+        check.mistake_passed.append(where)
+    return expected is None
+
+
 async def _check_mistakes(check: SuiteCheck, suite: Suite, replays: _Replays) -> None:
-    failed: dict[str, set[int]] = {c.id: set() for c in suite.cases if c.all_mistakes()}
+    failed: dict[str, set[int]] = {c.id: set() for c in suite.cases if _must_fail(c)}
+    cases = {case.id: case for case in suite.cases}
     for index, variant in enumerate(_variants(suite)):
         run = await _replay(variant, "mistake", replays, f"mistake-{index + 1}")
         for trial in run.trials:
             where = trial.case_id if index == 0 else f"{trial.case_id} (mistake {index + 1})"
-            if trial.status == "error":
-                check.mistake_errored[where] = trial.error or "no reason recorded"
-            elif trial.status == "passed":
-                check.mistake_passed.append(where)
-            failed[trial.case_id] |= {i for i, s in enumerate(trial.scores) if not s.passed}
+            expected = cases[trial.case_id].all_mistakes()[index].passes_because
+            if _record(check, trial, where, expected):
+                failed[trial.case_id] |= {i for i, s in enumerate(trial.scores) if not s.passed}
     for case in suite.cases:
         if case.id not in failed:
             continue
-        names = [scorer.name for scorer in case.scorers]
+        names = [scorer.name for scorer in suite.scorers_for(case)]
         never = [scorer_label(names, i) for i in range(len(names)) if i not in failed[case.id]]
         if never:
             check.scorers_never_failed[case.id] = never
@@ -136,7 +160,7 @@ async def check_suite(
     """
     check = SuiteCheck(suite=suite.name, cases=len(suite.cases))
     check.unchecked = [c.id for c in suite.cases if c.solution is None]
-    check.no_mistake = [c.id for c in suite.cases if c.solution and not c.all_mistakes()]
+    check.no_mistake = [c.id for c in suite.cases if c.solution and not _must_fail(c)]
     solved = [c for c in suite.cases if c.solution]
     with tempfile.TemporaryDirectory(prefix="covey-check-") as tmp:
         async with Store(f"sqlite:///{Path(tmp) / 'check.db'}") as store:
@@ -162,6 +186,8 @@ def format_check(check: SuiteCheck) -> str:
         lines.append(f"  FAIL {case_id}: its mistake passes, so its scorers cannot catch it")
     for case_id, why in sorted(check.mistake_errored.items()):
         lines.append(f"  FAIL {case_id}: its mistake ended in an error, not a failure ({why})")
+    for where, why in sorted(check.expected_pass_failed.items()):
+        lines.append(f"  FAIL {where}: its mistake fails ({why}): fix or drop passes_because")
     for case_id, names in sorted(check.scorers_never_failed.items()):
         lines.append(
             f"  FAIL {case_id}: no mistake fails {', '.join(names)}: add a mistake it catches"
@@ -173,6 +199,8 @@ def format_check(check: SuiteCheck) -> str:
             f"  NOTE {case_id}: no `mistake` (the solution with one thing wrong), so nothing "
             "shows its scorers can fail"
         )
+    for where, why in sorted(check.passed_as_expected.items()):
+        lines.append(f"  NOTE {where}: its mistake passes, as expected: {why}")
     if check.ok and check.no_mistake:
         lines.append(
             f"  OK: every solution passes; add a `mistake` to the {len(check.no_mistake)} "

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Generator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +58,10 @@ def add_parser(commands: Any) -> None:
         default=[],
         metavar="URL#NAME",
         help="OpenAI-compatible endpoint and model, e.g. http://127.0.0.1:8000/v1#qwen3-8b "
-        "(repeat to compare models; default: $COVEY_BASE_URL, else the embedded model)",
+        "(repeat to compare models; default: $COVEY_BASE_URL, else the embedded model); "
+        "scripted:solution or scripted:mistake replays the suite's own steps, and "
+        "scripted:module:function answers with that policy, on covey's scripted model server "
+        "started in this process",
     )
     parser.add_argument(
         "--trials", "-k", type=int, default=1, help="trials per case (k; default %(default)s)"
@@ -93,14 +99,29 @@ def add_parser(commands: Any) -> None:
         "--db", metavar="URL", help="store URL (default: $COVEY_DB, else .covey/covey.db here)"
     )
     parser.add_argument(
-        "--html", type=Path, metavar="PATH", help="HTML report path (default .covey/reports/)"
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="HTML report path (default .covey/reports/RUN_ID.html); with several --model, "
+        "one report per run, PATH's name plus -RUN_ID",
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write a JSON report")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write a JSON report; with several --model, one per run, named as --html's",
+    )
     parser.add_argument(
         "--prices",
         type=Path,
         metavar="FILE",
         help="price table for the cost figures (JSON/YAML: model name -> input/output per 1M)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="record each trial's trace (model calls, tool calls with arguments and results) "
+        "in the store, to browse with `covey view` (needs covey[otel])",
     )
     parser.add_argument(
         "--schema", action="store_true", help="print the JSON Schema of suite files and exit"
@@ -109,7 +130,8 @@ def add_parser(commands: Any) -> None:
         "--check",
         action="store_true",
         help="replay each case's solution (must pass) and mistakes (each scorer must fail in "
-        "one) on a scripted model instead of evaluating a model; exit 1 if any does not",
+        "one; a mistake written as {steps, passes_because: REASON} must pass instead) on a "
+        "scripted model instead of evaluating a model; exit 1 if any does not",
     )
     parser.set_defaults(handler=_cmd_eval)
 
@@ -194,6 +216,13 @@ def _interrupted(args: argparse.Namespace, tally: Tally) -> None:
     )
 
 
+def _report_path(path: Path | None, run_id: str, runs: int) -> Path | None:
+    """`path` for one run; for one of several, `path`'s name plus `-RUN_ID`."""
+    if path is None or runs == 1:
+        return path
+    return path.with_name(f"{path.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', run_id)}{path.suffix}")
+
+
 def _write_reports(args: argparse.Namespace, runs: list[RunResults], prices: Any) -> None:
     from ._compare import format_side_by_side
     from ._report_html import write_html_report
@@ -201,16 +230,33 @@ def _write_reports(args: argparse.Namespace, runs: list[RunResults], prices: Any
     from ._summary import summarize
 
     for run in runs:
-        html = args.html if args.html and len(runs) == 1 else None
-        target = html or Path(".covey/reports") / f"{run.run.run_id}.html"
+        run_id = run.run.run_id
+        html = _report_path(args.html, run_id, len(runs))
+        target = html or Path(".covey/reports") / f"{run_id}.html"
         print(f"HTML report: {write_html_report(target, run, prices=prices)}")
-        if args.json is not None and len(runs) == 1:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
+        path = _report_path(args.json, run_id, len(runs))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             report = json_report(run, summarize(run, prices=prices))
-            args.json.write_text(json.dumps(report, indent=2) + "\n")
-            print(f"JSON report: {args.json}")
+            path.write_text(json.dumps(report, indent=2) + "\n")
+            print(f"JSON report: {path}")
     if len(runs) > 1:
         print(format_side_by_side([summarize(r, prices=prices) for r in runs]))
+
+
+@contextmanager
+def _tracing(enabled: bool, db: str | None) -> Generator[None]:
+    """With `--trace`: spans with contents go to the run's store until the runs end."""
+    if not enabled:
+        yield
+        return
+    from ..tracing import configure
+
+    provider = configure(store=db or True, capture_content=True)
+    try:
+        yield
+    finally:
+        provider.shutdown()  # exports the last trials' spans
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -230,7 +276,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     prices = PriceTable.from_file(args.prices) if args.prices is not None else None
     tally = Tally()
     try:
-        runs = anyio.run(evaluate, args, suite, prices, tally)
+        with _tracing(args.trace, args.db):
+            runs = anyio.run(evaluate, args, suite, prices, tally)
     except KeyboardInterrupt:
         _interrupted(args, tally)
         raise

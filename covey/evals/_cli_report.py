@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ._prices import PriceTable
     from ._results import RunResults
 
-__all__ = ["RunLoader", "add_parsers", "load_runs"]
+__all__ = ["RunLoader", "add_parsers", "check_store_exists", "load_runs"]
 
 
 class RunLoader(Protocol):
@@ -97,7 +97,7 @@ def _is_report_file(run: str) -> bool:
     return run.endswith(".json") and Path(run).is_file()
 
 
-def _check_exists(store: Store, db: str | None) -> None:
+def check_store_exists(store: Store, db: str | None) -> None:
     """Reading must not leave an empty SQLite file behind: a missing one is an error."""
     import os
 
@@ -127,7 +127,7 @@ async def _load(db: str | None, run_ids: Sequence[str], loader: RunLoader) -> di
 
     runs: dict[str, RunResults] = {}
     store = Store.from_url(db) if db else Store.from_env()
-    _check_exists(store, db)
+    check_store_exists(store, db)
     async with store:
         for run_id in run_ids:
             wanted = run_id

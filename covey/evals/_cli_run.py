@@ -8,11 +8,12 @@ under the overall and per-endpoint limits, with one progress bar redrawn on a ti
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import re
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -20,7 +21,8 @@ import anyio
 
 from ..models import ModelClient, ModelConfig
 from ..store import Store
-from ._case import Suite
+from ..testing import Policy
+from ._case import Case, Suite
 from ._endpoints import Endpoint, check_endpoints, open_endpoint
 from ._options import EndpointLimits, EvalOptions
 from ._prices import PriceTable
@@ -28,6 +30,7 @@ from ._recording import finished_trials, list_runs
 from ._report_terminal import ProgressBar, format_summary
 from ._results import RunResults, TrialResult
 from ._runner import run_eval
+from ._scripted import is_scripted, load_policy, scripted_endpoint
 from ._summary import summarize
 
 __all__ = ["Tally", "evaluate", "parse_model"]
@@ -49,7 +52,8 @@ def parse_model(spec: str) -> ModelConfig:
     url, _, name = spec.partition("#")
     if not url.startswith(("http://", "https://")):
         raise UsageError(
-            f"--model {spec!r}: expected URL#NAME, e.g. http://127.0.0.1:8000/v1#qwen3-8b."
+            f"--model {spec!r}: expected URL#NAME, e.g. http://127.0.0.1:8000/v1#qwen3-8b, "
+            "or scripted:solution, scripted:module:function (a scripted model)."
         )
     return ModelConfig.from_url(url, name or None)
 
@@ -79,7 +83,7 @@ def _fingerprint(suite: Suite, args: argparse.Namespace) -> str:
     cases = [
         {
             **c.model_dump(mode="json", exclude={"scorers"}),
-            "scorers": [_scorer_key(s) for s in c.scorers],
+            "scorers": [_scorer_key(s) for s in suite.scorers_for(c)],
         }
         for c in suite.cases
     ]
@@ -107,12 +111,34 @@ async def _run_id(store: Store, base: str, fresh: bool, taken: set[str]) -> tupl
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
-class _Planned:
+class _Opened:
+    """A model of the command, open, with its label and the name prices know it by."""
+
     model: ModelClient
     slots: int | None
-    name: str
     label: str
+    name: str
+    case_model: Callable[[Case], ModelClient] | None = None
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Planned:
+    opened: _Opened
     run_id: str
+
+
+async def _open(spec: str | None, policies: dict[str, Policy], stack: AsyncExitStack) -> _Opened:
+    """A `--model` (None: the environment's), open on `stack`, with its label and name."""
+    if spec is not None and spec in policies:
+        scripted = await stack.enter_async_context(scripted_endpoint(policies[spec]))
+        model, case_model = scripted.model, scripted.for_case
+        return _Opened(model=model, slots=None, label=spec, name="scripted", case_model=case_model)
+    config = parse_model(spec) if spec is not None else ModelConfig.from_env()
+    if config is None:
+        print("Starting the embedded model (llama.cpp)...", file=sys.stderr)
+    opened = await stack.enter_async_context(open_endpoint(config))
+    name = await opened.model.model_name()
+    return _Opened(model=opened.model, slots=opened.slots, label=_label(config, name), name=name)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -146,17 +172,19 @@ async def _announce(store: Store, run_id: str, resuming: bool, what: str, tally:
 
 
 async def _plan(
-    args: argparse.Namespace, suite: Suite, store: Store, stack: AsyncExitStack, tally: Tally
+    args: argparse.Namespace,
+    suite: Suite,
+    store: Store,
+    stack: AsyncExitStack,
+    tally: Tally,
+    policies: dict[str, Policy],
 ) -> list[_Planned]:
     """Open every model (they stay open on `stack`) and pick each one's run id."""
-    configs: list[ModelConfig | None] = [parse_model(m) for m in args.model]
+    specs: list[str | None] = list(args.model) or [None]
     planned: list[_Planned] = []
-    for config in configs or [ModelConfig.from_env()]:
-        if config is None:
-            print("Starting the embedded model (llama.cpp)...", file=sys.stderr)
-        opened = await stack.enter_async_context(open_endpoint(config))
-        name = await opened.model.model_name()
-        label = _label(config, name)
+    for spec in specs:
+        opened = await _open(spec, policies, stack)
+        label = opened.label
         base = args.run_id or (
             f"{suite.name}-{_slug(label)}-k{args.trials}-{_fingerprint(suite, args)}"
         )
@@ -169,15 +197,17 @@ async def _plan(
         await _announce(store, run_id, resuming, what, tally)
         tally.total += len(suite.cases) * args.trials
         tally.run_ids.append(run_id)
-        planned.append(
-            _Planned(model=opened.model, slots=opened.slots, name=name, label=label, run_id=run_id)
-        )
+        planned.append(_Planned(opened=opened, run_id=run_id))
     return planned
 
 
 def _endpoints_to_check(args: argparse.Namespace) -> list[Endpoint]:
     """Every endpoint the command will use that it does not start itself."""
-    found = [Endpoint(config=parse_model(m), source="--model") for m in args.model]
+    found = [
+        Endpoint(config=parse_model(m), source="--model")
+        for m in args.model
+        if not is_scripted(m)  # started here, by covey
+    ]
     if not args.model:
         config = ModelConfig.from_env()
         if config is not None:
@@ -216,7 +246,11 @@ def _limits(args: argparse.Namespace, planned: list[_Planned]) -> EndpointLimits
     """The user's --per-endpoint, else each embedded server's slot count."""
     if args.per_endpoint is not None:
         return EndpointLimits(per_endpoint=args.per_endpoint)
-    caps = {p.model.config.base_url: p.slots for p in planned if p.slots is not None}
+    caps = {
+        p.opened.model.config.base_url: p.opened.slots
+        for p in planned
+        if p.opened.slots is not None
+    }
     return EndpointLimits(caps=caps) if caps else None
 
 
@@ -240,11 +274,13 @@ async def evaluate(
 ) -> list[RunResults]:
     """Run the suite on every model at once, under -j overall and per endpoint each."""
     await check_endpoints(_endpoints_to_check(args))
+    # A bad scripted model stops the command before the store is opened, as a URL does.
+    policies = {spec: load_policy(spec, suite) for spec in args.model if is_scripted(spec)}
     store = Store.from_url(args.db) if args.db else Store.from_env()
     async with store, AsyncExitStack() as stack:
         judge_config = parse_model(args.judge) if args.judge else None
         judge = await stack.enter_async_context(_maybe_model(judge_config))
-        planned = await _plan(args, suite, store, stack, tally)
+        planned = await _plan(args, suite, store, stack, tally, policies)
         options = EvalOptions(
             trials=args.trials,
             concurrency=args.concurrency,
@@ -262,14 +298,15 @@ async def evaluate(
         results: dict[str, RunResults] = {}
 
         async def run(plan: _Planned) -> None:
+            opened = plan.opened
             results[plan.run_id] = await run_eval(
                 suite,
-                plan.model,
+                opened.model,
                 store=store,
                 run_id=plan.run_id,
-                label=plan.label,
-                model_name=plan.name,
-                options=options,
+                label=opened.label,
+                model_name=opened.name,
+                options=dataclasses.replace(options, case_model=opened.case_model),
                 progress=bar,
             )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,11 @@ class EvalOptions:
     """Model turns each trial may take, instead of the suite's limit."""
     judge: ModelClient | None = None
     """Model for rubric judges that name none."""
+    user_model: ModelClient | None = None
+    """Model that plays simulated users given `instructions` (default: the agent's)."""
+    case_model: Callable[[Case], ModelClient] | None = None
+    """The model of each case's trials instead of the run's, e.g. a scripted model that
+    knows the case by its URL (`--model scripted:...`); reports name the run's."""
     reflect: bool = False
     """Run each case's trials in order; after a failure the model writes a lesson that
     later trials of matching tasks get in their instructions (see `_lessons`)."""

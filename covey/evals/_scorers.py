@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ._judge import JudgeScorer
+from ._scorers_env import SaidScorer, StateScorer
 from ._scorers_output import (
     ContainsScorer,
     ExactScorer,
@@ -31,6 +32,8 @@ ScorerSpec = Annotated[
     | FileScorer
     | SQLScorer
     | MemoryScorer
+    | StateScorer
+    | SaidScorer
     | ToolCalledScorer
     | ToolSequenceScorer
     | ToolErrorsScorer

@@ -1,7 +1,8 @@
 """Custom scorers written in Python: a `module:function` named in YAML, or a function passed in.
 
 The function takes the `TrialContext` and returns a `ScoreResult`, a bool (passed or not)
-or a number from 0 to 1 (passes at 0.5 or more); it may be sync or async.
+or a number from 0 to 1 (passes at 0.5 or more); it may be sync or async. A sync function
+runs in a worker thread, as sync tools do, so a slow one does not stall other trials.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, cast
 
+import anyio.to_thread
 from pydantic import field_validator
 
 from ._results import ScoreResult
@@ -32,9 +34,19 @@ def _failed(name: str, explanation: str, **metadata: object) -> ScoreResult:
     )
 
 
+def _is_async(function: object) -> bool:
+    call = getattr(function, "__call__", None)  # noqa: B004 (an object with async __call__)
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
+
+
 async def _call(name: str, function: ScoreFunction, trial: TrialContext) -> ScoreResult:
     # Functions from YAML suites are untyped: check what came back at run time.
-    value = cast(object, function(trial))
+    if _is_async(function):
+        value = cast(object, function(trial))
+    else:  # a sync function may block: in a thread, other trials go on meanwhile
+        value = cast(
+            object, await anyio.to_thread.run_sync(function, trial, abandon_on_cancel=True)
+        )
     if inspect.isawaitable(value):
         value = cast(object, await value)
     if isinstance(value, ScoreResult):

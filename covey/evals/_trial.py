@@ -17,6 +17,7 @@ import jsonschema
 from ..agents import ModelRequestStarted, ModelResponded, NodeEvent, ToolFinished
 from ..models import Message, ModelClient, ToolDefinition
 from ..tools import ServerStopped
+from ._environment import Environment
 from ._results import ProtocolStats, ScoreResult
 
 if TYPE_CHECKING:
@@ -55,6 +56,15 @@ class TrialContext:
     """The case's metadata."""
     judge: ModelClient | None = None
     """The model rubric judges use unless they name their own (the run's `--judge`)."""
+    environment: Environment | None = None
+    """The trial's environment as the agent (and the user) left it, before it is closed."""
+    trial_id: str = ""
+    """`case#index`, unique in a run."""
+    seed: int = 0
+    """The trial's seed."""
+    state: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Per-trial values shared with the environment factory and the agent factory
+    (`TrialSetup.state`)."""
 
 
 @runtime_checkable
@@ -115,12 +125,20 @@ class TrialRecorder:
             await self.on_event(event.event)
         elif isinstance(event, ModelRequestStarted):
             self.messages = list(event.messages)
+            self._offered(event.tools)
         elif isinstance(event, ModelResponded):
             self._responded(event)
         elif isinstance(event, ToolFinished):
             self._called(event)
         elif isinstance(event, ServerStopped):
             self.server_stops.append(event)
+
+    def _offered(self, tools: Sequence[ToolDefinition]) -> None:
+        """Judge calls against every tool the agent was offered, of whatever kind."""
+        known = {t.name for t in self.tools}
+        added = [t for t in tools if t.name not in known]
+        if added:
+            self.tools = [*self.tools, *added]
 
     def _responded(self, event: ModelResponded) -> None:
         response = event.response

@@ -12,6 +12,7 @@ import inspect
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,16 +26,20 @@ from .._errors import (
     ModelError,
     ModelHTTPError,
     RunError,
+    UsageError,
 )
 from ..agents import Agent
 from ..models import ModelClient, ModelSettings
 from ..tools import MCPConnectionError, MCPToolset
+from ..tracing._genai import span
 from ._case import Case, Solver, Suite
+from ._environment import Environment, TrialSetup, open_environment
 from ._judge import JudgeUnavailable
 from ._lessons import with_lessons
 from ._options import EvalOptions
 from ._results import LimitHit, ScoreResult, TrialResult
 from ._trial import TokenLimitHit, TrialContext, TrialRecorder
+from ._users import Conversation, simulated_user
 from ._world import World, create_world
 
 __all__ = ["InfraError", "TrialRunner", "trial_seed"]
@@ -114,6 +119,15 @@ def _with_lessons_in_task(solver: Solver, lessons: list[str]) -> Solver:
     return solve
 
 
+@dataclass(kw_only=True, slots=True, frozen=True)
+class _Found:
+    """What the agent left behind, for the scorers."""
+
+    world: World
+    environment: Environment | None
+    setup: TrialSetup
+
+
 @dataclass(kw_only=True, slots=True)
 class _Outcome:
     output: str | None = None
@@ -136,10 +150,21 @@ class TrialRunner:
         self.model_name, self.options = model_name, options
 
     async def agent_for(
-        self, case: Case, servers: Sequence[MCPToolset], seed: int, lessons: list[str]
+        self,
+        case: Case,
+        servers: Sequence[MCPToolset],
+        setup: TrialSetup,
+        lessons: list[str],
     ) -> Agent[Any] | Solver:
-        if self.suite.agent is not None:
-            made: Any = self.suite.agent(self.model, servers, case)
+        model = self.options.case_model(case) if self.options.case_model else self.model
+        environment = setup.environment
+        offered = [*servers, *(environment.tools() if environment is not None else ())]
+        made: Any = None
+        if self.suite.trial_agent is not None:
+            made = self.suite.trial_agent(model, offered, case, setup)
+        elif self.suite.agent is not None:
+            made = self.suite.agent(model, servers, case)
+        if made is not None:
             if inspect.isawaitable(made):
                 made = await made
             if isinstance(made, Agent):
@@ -147,12 +172,12 @@ class TrialRunner:
                 agent.instructions = with_lessons(agent.instructions, lessons)
                 return agent
             return _with_lessons_in_task(cast(Solver, made), lessons)
-        settings = ModelSettings(seed=seed, temperature=self.options.temperature)
+        settings = ModelSettings(seed=setup.seed, temperature=self.options.temperature)
         return Agent(
             case.id,
-            self.model,
+            model,
             instructions=with_lessons(self.suite.instructions_for(case), lessons),
-            tools=list(servers),
+            tools=offered,
             max_turns=self.options.limits_for(self.suite, case).turns,
             settings=settings,
         )
@@ -163,22 +188,35 @@ class TrialRunner:
         seed = trial_seed(self.options.seed, case.id, trial)
         started = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="covey-trial-", dir=self.options.workdir) as tmp:
-            world = await create_world(case.setup, Path(tmp) / "world")
-            async with world.servers(self.suite.servers_for(case)) as servers:
-                tools = [t.definition for s in servers for t in await s.list_tools()]
+            setup = TrialSetup(case_id=case.id, trial=trial, seed=seed, directory=Path(tmp))
+            async with AsyncExitStack() as stack:
+                try:  # any failure before the agent starts is the trial's infrastructure
+                    world = await create_world(case.setup, Path(tmp) / "world")
+                    environment = await stack.enter_async_context(
+                        open_environment(self.suite.environment_for(case), setup)
+                    )
+                    servers = await stack.enter_async_context(
+                        world.servers(self.suite.servers_for(case))
+                    )
+                    tools = [t.definition for s in servers for t in await s.list_tools()]
+                    setup.environment = environment
+                    agent = await self.agent_for(case, servers, setup, lessons)
+                except Exception as exc:
+                    raise InfraError(f"The trial's set-up failed: {_describe(exc)}") from exc
                 limits = self.options.limits_for(self.suite, case)
                 recorder = TrialRecorder(tools=tools, token_limit=limits.tokens)
-                agent = await self.agent_for(case, servers, seed, lessons)
+                talk = self._conversation(case, agent, environment, setup, recorder)
                 clock = time.perf_counter()
-                outcome = await self._run_agent(agent, case, recorder, limits.seconds)
+                outcome = await self._run_agent(agent, case, recorder, limits.seconds, talk)
                 latency = time.perf_counter() - clock
-            if recorder.server_stops:
-                stop = recorder.server_stops[0]
-                raise InfraError(
-                    f"MCP server {stop.server!r} stopped while running tool {stop.tool!r} "
-                    f"({stop.reason})"
-                )
-            scores = await self._score(case, world, recorder, outcome)
+                if recorder.server_stops:
+                    stop = recorder.server_stops[0]
+                    raise InfraError(
+                        f"MCP server {stop.server!r} stopped while running tool {stop.tool!r} "
+                        f"({stop.reason})"
+                    )
+                found = _Found(world=world, environment=environment, setup=setup)
+                scores = await self._score(case, found, recorder, outcome)
         passed = all(s.passed for s in scores)
         return TrialResult(
             run_id=run_id,
@@ -204,14 +242,46 @@ class TrialRunner:
             transcript=recorder.transcript(outcome.output),
         )
 
+    def _conversation(
+        self,
+        case: Case,
+        agent: Agent[Any] | Solver,
+        environment: Environment | None,
+        setup: TrialSetup,
+        recorder: TrialRecorder,
+    ) -> Conversation | None:
+        if case.user is None:
+            return None
+        if not isinstance(agent, Agent):
+            raise UsageError(
+                f"Case {case.id!r} has a simulated user, which talks to an Agent over "
+                "several turns; the suite's factory made a solver. Return an Agent for it."
+            )
+        model = self.options.user_model or self.model
+        return Conversation(
+            agent=cast("Agent[Any]", agent),
+            user=simulated_user(case.user, case.input, environment, model),
+            spec=case.user,
+            environment=environment,
+            setup=setup,
+            on_event=recorder.on_event,
+        )
+
     async def _run_agent(
-        self, agent: Agent[Any] | Solver, case: Case, recorder: TrialRecorder, seconds: float
+        self,
+        agent: Agent[Any] | Solver,
+        case: Case,
+        recorder: TrialRecorder,
+        seconds: float,
+        conversation: Conversation | None,
     ) -> _Outcome:
         outcome = _Outcome()
         with anyio.move_on_after(seconds) as scope:
             try:
                 output: object
-                if isinstance(agent, Agent):
+                if conversation is not None:
+                    output = await conversation.run(case.input)
+                elif isinstance(agent, Agent):
                     run = cast("Agent[Any]", agent).run
                     output = (await run(case.input, on_event=recorder.on_event)).output
                 else:
@@ -233,7 +303,7 @@ class TrialRunner:
         return outcome
 
     async def _score(
-        self, case: Case, world: World, recorder: TrialRecorder, outcome: _Outcome
+        self, case: Case, found: _Found, recorder: TrialRecorder, outcome: _Outcome
     ) -> list[ScoreResult]:
         context = TrialContext(
             case_id=case.id,
@@ -241,13 +311,17 @@ class TrialRunner:
             output=outcome.output,
             tool_calls=recorder.tool_calls,
             messages=recorder.messages,
-            world=world,
+            world=found.world,
             limit_hit=outcome.limit_hit,
             metadata=case.metadata,
             judge=self.options.judge,
+            environment=found.environment,
+            trial_id=found.setup.trial_id,
+            seed=found.setup.seed,
+            state=found.setup.state,
         )
         scores: list[ScoreResult] = []
-        for scorer in case.scorers:
+        for scorer in self.suite.scorers_for(case):
             try:
                 scores.append(await scorer.score(context))
             except JudgeUnavailable:
@@ -271,7 +345,13 @@ class TrialRunner:
         for attempt in range(1, self.options.attempts + 1):
             started = datetime.now(UTC)
             try:
-                return await self.attempt(run_id, case, trial, attempt, lessons or [])
+                with span(f"eval_trial {case.id}", _trial_attributes(run_id, case.id, trial)) as s:
+                    result = await self.attempt(run_id, case, trial, attempt, lessons or [])
+                    if s is not None:
+                        s.set_attributes(
+                            {"covey.eval.status": result.status, "covey.eval.score": result.score}
+                        )
+                    return result
             except Exception as exc:
                 if not _infra(exc):
                     raise
@@ -293,3 +373,7 @@ class TrialRunner:
             started_at=started,
             finished_at=datetime.now(UTC),
         )
+
+
+def _trial_attributes(run_id: str, case_id: str, trial: int) -> dict[str, str | int]:
+    return {"covey.eval.run_id": run_id, "covey.eval.case_id": case_id, "covey.eval.trial": trial}

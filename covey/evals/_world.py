@@ -152,6 +152,13 @@ async def create_world(setup: WorldSetup, root: Path) -> World:
         await anyio.Path(target.parent).mkdir(parents=True, exist_ok=True)
         await anyio.Path(target).write_text(text)
     await anyio.to_thread.run_sync(_run_sql, world.db_path, setup.sql)
+    if setup.memory or setup.relations:
+        await _seed_memory(world, setup)
+    return world
+
+
+async def _seed_memory(world: World, setup: WorldSetup) -> None:
+    # Only then: the memory server, and a scorer reading the graph, make the store themselves.
     async with Store(world.memory_url) as store:
         graph = KnowledgeGraph(store)
         entities = [
@@ -163,7 +170,6 @@ async def create_world(setup: WorldSetup, root: Path) -> World:
             Relation(source=r.source, relation_type=r.type, target=r.target)
             for r in setup.relations
         )
-    return world
 
 
 def _run_sql(path: Path, scripts: Sequence[str]) -> None:

@@ -2,6 +2,7 @@
 
 from ._client import ModelClient, ModelSettings, OutputSchema, ToolChoice
 from ._config import ModelConfig, ToolMode
+from ._dialects import ParsedText, parse_tool_calls
 from ._embedded import EmbeddedModel, open_model
 from ._messages import (
     AssistantMessage,
@@ -41,6 +42,7 @@ __all__ = [
     "ModelResponse",
     "ModelSettings",
     "OutputSchema",
+    "ParsedText",
     "ReasoningDelta",
     "ResponseDone",
     "RetryInfo",
@@ -57,4 +59,5 @@ __all__ = [
     "Usage",
     "UserMessage",
     "open_model",
+    "parse_tool_calls",
 ]

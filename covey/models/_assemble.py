@@ -65,7 +65,7 @@ def parse_arguments(raw: str, *, call_id: str, name: str) -> ToolCall | Malforme
                 name=name,
                 raw=raw,
                 error=f"Your call to tool {name!r} did not have valid JSON arguments ({exc}). "
-                'Write the arguments as one JSON object, e.g. {"key": "value"}.',
+                "Write the arguments as one JSON object of the tool's parameters.",
             )
     if not isinstance(value, dict):
         return MalformedToolCall(
@@ -73,7 +73,7 @@ def parse_arguments(raw: str, *, call_id: str, name: str) -> ToolCall | Malforme
             name=name,
             raw=raw,
             error=f"Your call to tool {name!r} had arguments that are not a JSON object. "
-            'Write them as one JSON object, e.g. {"key": "value"}.',
+            "Write them as one JSON object of the tool's parameters.",
         )
     return ToolCall(id=call_id, name=name, arguments=cast(dict[str, Any], value))
 

@@ -14,6 +14,7 @@ import openai
 from openai.types.chat import ChatCompletionChunk
 
 from .._errors import ModelHTTPError, ModelResponseError, UsageError
+from ..tracing._genai import chat_span, end_chat, traced_chat
 from ._assemble import StreamAssembler, read_completion
 from ._config import ModelConfig
 from ._constrained import constrained_messages, envelope_schema
@@ -249,7 +250,9 @@ class ModelClient:
                 read_calls=plan.read_calls,
             )
 
-        return await call_with_retries(attempt, self.config, on_retry)
+        span = chat_span(plan.request, self.config.base_url, stream=False)
+        retried = call_with_retries(attempt, self.config, on_retry)
+        return await (retried if span is None else traced_chat(span, retried))
 
     async def stream(
         self,
@@ -284,20 +287,26 @@ class ModelClient:
             stream = await create_completion(self._openai, request)
             return cast(openai.AsyncStream[ChatCompletionChunk], stream)
 
-        chunks = await call_with_retries(open_stream, self.config, on_retry)
+        span = chat_span(request, self.config.base_url, stream=True)
         try:
-            async for chunk in chunks:
-                for event in assembler.feed(chunk):
-                    yield event
-        except openai.OpenAIError as exc:
-            raise ModelResponseError(
-                f"The stream from {self.config.base_url} broke after {assembler.chunks} "
-                f"chunks ({type(exc).__name__}: {exc}). Ask again; if it keeps happening, "
-                "check the server's log or use complete() instead of stream()."
-            ) from exc
-        finally:
-            await chunks.close()
-        events, response = assembler.finish()
+            chunks = await call_with_retries(open_stream, self.config, on_retry)
+            try:
+                async for chunk in chunks:
+                    for event in assembler.feed(chunk):
+                        yield event
+            except openai.OpenAIError as exc:
+                raise ModelResponseError(
+                    f"The stream from {self.config.base_url} broke after {assembler.chunks} "
+                    f"chunks ({type(exc).__name__}: {exc}). Ask again; if it keeps happening, "
+                    "check the server's log or use complete() instead of stream()."
+                ) from exc
+            finally:
+                await chunks.close()
+            events, response = assembler.finish()
+        except BaseException as exc:
+            end_chat(span, None, exc)
+            raise
+        end_chat(span, response)
         for event in events:
             yield event
         yield ResponseDone(response=response)

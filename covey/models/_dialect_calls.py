@@ -25,13 +25,14 @@ __all__ = [
 
 PYTHON_TAG = "<|python_tag|>"
 
-# Shown to the model in error texts: the form its own family documents.
+# Shown to the model in error texts: the form its own family documents. ARGS stands for
+# the arguments; no literal example, which small models copied as if it were the call.
 _FORMS = {
-    "hermes": '<tool_call>{"name": "NAME", "arguments": {"key": "value"}}</tool_call>',
-    "llama3": '{"name": "NAME", "parameters": {"key": "value"}}',
-    "python_tag": '<|python_tag|>{"name": "NAME", "parameters": {"key": "value"}}',
-    "mistral": '[TOOL_CALLS] [{"name": "NAME", "arguments": {"key": "value"}}]',
-    "pythonic": '[NAME(key="value")]',
+    "hermes": '<tool_call>{"name": "NAME", "arguments": ARGS}</tool_call>',
+    "llama3": '{"name": "NAME", "parameters": ARGS}',
+    "python_tag": '<|python_tag|>{"name": "NAME", "parameters": ARGS}',
+    "mistral": '[TOOL_CALLS] [{"name": "NAME", "arguments": ARGS}]',
+    "pythonic": "[NAME(ARGS)]",
 }
 _NAME_IN_JSON = re.compile(r'"name"\s*:\s*"([^"\\]+)"')
 _LLAMA_CALL_START = re.compile(
@@ -60,7 +61,11 @@ class Draft:
 def bad_call(name: str | None, raw: str, problem: str, dialect: str) -> Draft:
     who = f"Your call to tool {name!r}" if name else "Your tool call"
     form = _FORMS[dialect].replace("NAME", name or "tool_name")
-    how = "" if dialect == "pythonic" else ", with the arguments as one JSON object"
+    how = (
+        ", where ARGS is the arguments as key=value pairs"
+        if dialect == "pythonic"
+        else ", where ARGS is the arguments as one JSON object"
+    )
     return Draft(
         name=name, arguments=None, raw=raw, error=f"{who} {problem} Write it as {form}{how}."
     )
@@ -161,19 +166,20 @@ def parse_mistral(segment: str) -> list[Draft]:
 
 
 def _json_sequence(text: str) -> list[Any]:
-    """Values separated by `;`, as Llama 3.2 writes several calls."""
+    """Values separated by `;` (as Llama 3.2 writes several calls) or one per line (Qwen)."""
     text = _drop_trailing_commas(strip_fence(text))
     decoder = json.JSONDecoder()
     values: list[Any] = []
     pos = _skip_space(text, 0)
     while pos < len(text):
-        value, pos = decoder.raw_decode(text, pos)
+        value, end = decoder.raw_decode(text, pos)
         values.append(value)
-        pos = _skip_space(text, pos)
+        pos = _skip_space(text, end)
         if pos < len(text):
-            if text[pos] != ";":
-                raise json.JSONDecodeError("Expecting ';' between calls", text, pos)
-            pos = _skip_space(text, pos + 1)
+            if text[pos] == ";":
+                pos = _skip_space(text, pos + 1)
+            elif "\n" not in text[end:pos]:
+                raise json.JSONDecodeError("Expecting ';' or a new line between calls", text, pos)
     return values
 
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from .._errors import UsageError
 from ._dialect_calls import PYTHON_TAG
 from ._dialect_stream import StreamingTextParser, TextEvent
-from ._types import MalformedToolCall, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta
+from ._types import (
+    MalformedToolCall,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolDefinition,
+)
 
 __all__ = [
     "DIALECTS",
@@ -25,6 +32,7 @@ __all__ = [
     "StreamingTextParser",
     "TextEvent",
     "parse_text",
+    "parse_tool_calls",
     "render_tool_calls",
 ]
 
@@ -98,6 +106,59 @@ def parse_text(
             case MalformedToolCall():
                 parsed.malformed.append(event)
     return parsed
+
+
+ToolLike = ToolDefinition | str | Mapping[str, Any]
+"""A tool as `parse_tool_calls` takes it: a definition, a name, or an OpenAI `tools` entry."""
+
+
+def _tool_name(tool: ToolLike) -> str:
+    if isinstance(tool, ToolDefinition):
+        return tool.name
+    if isinstance(tool, str):
+        return tool
+    function: object = tool.get("function", tool)
+    name = (
+        cast("Mapping[str, object]", function).get("name")
+        if isinstance(function, Mapping)
+        else None
+    )
+    if not isinstance(name, str):
+        raise UsageError(
+            f"Cannot read a tool name from {tool!r}: pass ToolDefinitions, names, or OpenAI "
+            'tools entries ({"type": "function", "function": {"name": ...}}).'
+        )
+    return name
+
+
+def parse_tool_calls(text: str, tools: Iterable[ToolLike] | None = None) -> ParsedText:
+    """Read the tool calls an open model wrote in its text, in any dialect covey knows.
+
+    The same parser `ModelClient` uses on replies (Hermes `<tool_call>`, Llama 3 JSON and
+    `<|python_tag|>`, Mistral `[TOOL_CALLS]`, pythonic `[f(x=1)]`, `<think>` reasoning), for
+    text that did not come through it: a log, another client's reply, a batch job's output.
+
+    Args:
+        text: The model's message content.
+        tools: The tools the model was offered (ToolDefinitions, names, or OpenAI `tools`
+            entries). With them, a whole-message JSON or bare `name(...)` call counts only
+            when it names one of them; None (or empty) accepts any name.
+
+    Returns:
+        The answer text without the calls, the reasoning, the calls, and the calls that
+        could not be read (each with an error to send back to the model).
+
+    Raises:
+        UsageError: a tool whose name cannot be read.
+
+    Example:
+        ```python
+        parsed = parse_tool_calls('[get_weather(city="Paris")]', ["get_weather"])
+        assert parsed.tool_calls[0].arguments == {"city": "Paris"}
+        ```
+    """
+    names = {_tool_name(tool) for tool in tools or ()}
+    return parse_text(text, tool_names=names or None)
 
 
 _MISTRAL_TAG = "[TOOL_CALLS]"

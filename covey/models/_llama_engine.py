@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ._llama_prompt import FAMILIES, ChatFamily, family_for, render_prompt
+from ._llama_prompt import FAMILIES, OWN_TEMPLATE, ChatFamily, family_for, render_prompt
+from ._llama_template import ModelTemplate, handles_tools
 from ._types import without_large_limits
 
 __all__ = ["Engine", "Generation", "RequestError", "Stats"]
@@ -59,8 +60,23 @@ class Engine:
         n_threads: int,
         max_tokens: int,
         chat_family: str | None = None,
+        template: str = "auto",
     ) -> None:
-        """Load the model (seconds; run it before serving)."""
+        """Load the model (seconds; run it before serving).
+
+        Args:
+            model_path: the GGUF file.
+            n_ctx: context window in tokens.
+            n_threads: CPU threads for generation and prompt processing.
+            max_tokens: reply cap when a request sets none.
+            chat_family: the turn format (`gemma`, `chatml`); default read from the model.
+            template: how prompts are written: `model` (the GGUF's own chat template),
+                `covey` (covey's rendering of the chat family), or `auto` (the model's own
+                when it describes tools, else covey's).
+
+        Raises:
+            ValueError: the model's format is unknown, or its template cannot be used.
+        """
         import llama_cpp
 
         self._llama_cpp: Any = llama_cpp
@@ -72,11 +88,23 @@ class Engine:
             verbose=False,
         )
         metadata = cast(dict[str, str], self.llama.metadata)
-        template = metadata.get("tokenizer.chat_template", "")
+        own = metadata.get("tokenizer.chat_template", "")
         architecture = metadata.get("general.architecture", "")
-        self.family: ChatFamily = (
-            FAMILIES[chat_family] if chat_family else family_for(architecture, template)
+        self.template: ModelTemplate | None = None
+        use_own = template == "model" or (
+            template == "auto" and not chat_family and handles_tools(own)
         )
+        if use_own:
+            if not own:
+                raise ValueError(
+                    "--template model: this GGUF carries no chat template; use --template covey"
+                )
+            self.template = ModelTemplate(
+                own,
+                bos_token=self._token_text(self.llama.token_bos()),
+                eos_token=self._token_text(self.llama.token_eos()),
+            )
+        self.family: ChatFamily = self._family(chat_family, architecture, own)
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
         self.stats = Stats()
@@ -90,6 +118,22 @@ class Engine:
         if running is not None:
             running.cancel.set()
 
+    def _family(self, chat_family: str | None, architecture: str, own: str) -> ChatFamily:
+        if chat_family:
+            return FAMILIES[chat_family]
+        try:
+            return family_for(architecture, own)
+        except ValueError:
+            if self.template is None:
+                raise
+            return OWN_TEMPLATE  # the template writes the turns; EOS ends the reply
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        piece = cast(bytes, self.llama.detokenize([token], special=True))
+        return piece.decode(errors="replace")
+
     def count(self, text: str) -> int:
         """Tokens in `text` as this model reads it."""
         return len(self.llama.tokenize(text.encode(), add_bos=False, special=True))
@@ -102,8 +146,11 @@ class Engine:
         tools: list[Mapping[str, Any]] = []
         if body.get("tool_choice") != "none":
             tools = cast(list[Mapping[str, Any]], body.get("tools") or [])
+        chat = cast(list[Mapping[str, Any]], messages)
         try:
-            return render_prompt(self.family, cast(list[Mapping[str, Any]], messages), tools)
+            if self.template is not None:
+                return self.template.render(chat, tools)
+            return render_prompt(self.family, chat, tools)
         except ValueError as exc:
             raise RequestError(str(exc)) from exc
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-__all__ = ["ChatFamily", "render_prompt", "family_for", "FAMILIES"]
+__all__ = ["ChatFamily", "render_prompt", "family_for", "FAMILIES", "OWN_TEMPLATE"]
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -54,6 +54,16 @@ FAMILIES: dict[str, ChatFamily] = {
         stop=("<|im_end|>",),
     ),
 }
+
+OWN_TEMPLATE = ChatFamily(
+    name="own-template",
+    begin="",
+    end="",
+    roles={},
+    system_turn=True,
+    stop=(),
+)
+"""A model of no family covey knows, prompted through its own chat template only."""
 
 
 def family_for(architecture: str, chat_template: str) -> ChatFamily:

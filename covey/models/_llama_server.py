@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         "--max-tokens", type=int, default=512, help="reply cap when a request sets none"
     )
     parser.add_argument("--chat-family", choices=["gemma", "chatml"], default=None)
+    parser.add_argument(
+        "--template",
+        choices=["auto", "model", "covey"],
+        default="auto",
+        help="prompt format: the GGUF's own chat template (model), covey's rendering of the "
+        "chat family (covey), or auto: the model's own when it describes tools",
+    )
     parser.add_argument("--extra-buffers", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when it exits")
     return parser
@@ -110,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         n_threads=threads,
         max_tokens=args.max_tokens,
         chat_family=args.chat_family,
+        template=args.template,
     )
     config = uvicorn.Config(
         build_app(engine, args.alias),

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import UsageError
+from ..tracing._genai import span
 from ._engine import Store
 from ._knowledge import KnowledgeGraph
 from ._knowledge_models import MAX_NAME, MAX_OBSERVATION
@@ -276,6 +277,14 @@ class LongTermMemory:
             raise UsageError(f"recall() limit must be at least 1, got {limit}.")
         if mode == "vector" and self.embedder is None:
             raise UsageError("recall(mode='vector') needs LongTermMemory(embedder=...).")
+        attributes = {"covey.memory.namespace": self.namespace, "covey.memory.mode": mode}
+        with span(f"recall {self.namespace}", attributes) as recalled:
+            found = await self._recall(query, limit, mode)
+            if recalled is not None:
+                recalled.set_attribute("covey.memory.found", len(found))
+            return found
+
+    async def _recall(self, query: str, limit: int, mode: RecallMode) -> list[Memory]:
         await self.store.migrate(MEMORY)
         pool = max(limit * 4, 20)
         use_vectors = self.embedder is not None and mode != "text"

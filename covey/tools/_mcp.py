@@ -22,6 +22,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from .._errors import UsageError
 from ..models import ModelClient
 from ._base import RunContext, Tool, ToolResult
+from ._elicitation import ElicitationHandler, answering_elicitations
 from ._events import ProgressUpdate, ServerLogMessage, ServerStopped, ToolEvent, ToolEventSink
 from ._mcp_connection import (
     ConnectionState,
@@ -31,8 +32,8 @@ from ._mcp_connection import (
     connection_failure,
     describe,
 )
-from ._mcp_convert import ElicitationHandler, to_tool_result
-from ._mcp_requests import ServerRequests, answering_elicitations, handler_error
+from ._mcp_convert import to_tool_result
+from ._mcp_requests import ServerRequests, handler_error
 from ._mcp_tool import MCPTool, all_tools, http_name, stdio_name
 
 __all__ = ["MCPToolset", "MCPTool", "MCPConnectionError", "answering_elicitations"]

@@ -26,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from .._errors import CoveyError, UsageError
+from ..tracing._genai import inject_trace_headers
 
 __all__ = [
     "ConnectionState",
@@ -332,7 +333,9 @@ class _HTTPTransport:
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
-                    headers=self._headers, timeout=httpx2.Timeout(self._timeout, read=None)
+                    headers=self._headers,
+                    timeout=httpx2.Timeout(self._timeout, read=None),
+                    event_hooks={"request": [inject_trace_headers]},
                 )
             )
             streams = await stack.enter_async_context(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import mcp_types as types
 
@@ -18,43 +16,13 @@ from ..models import (
     UserMessage,
 )
 from ._base import ToolResult
+from ._elicitation import ElicitationHandler, ElicitationRequest
 
 __all__ = [
-    "ElicitationRequest",
-    "ElicitationResponse",
-    "ElicitationHandler",
     "to_tool_result",
     "answer_sampling",
     "answer_elicitation",
 ]
-
-
-@dataclass(kw_only=True, slots=True, frozen=True)
-class ElicitationRequest:
-    """A server asks the user for input while a tool runs."""
-
-    server: str
-    """Name of the toolset whose server asks."""
-    message: str
-    """What the server asks, for a person to read."""
-    schema: dict[str, Any] = field(default_factory=lambda: {})
-    """JSON schema of the answer the server wants (form mode)."""
-    url: str | None = None
-    """A URL the user is asked to open (URL mode)."""
-
-
-@dataclass(kw_only=True, slots=True, frozen=True)
-class ElicitationResponse:
-    """The user's answer to an `ElicitationRequest`."""
-
-    action: Literal["accept", "decline", "cancel"]
-    """Whether the user answered, refused, or dismissed the question."""
-    content: dict[str, Any] | None = None
-    """The answer, matching the request's schema, when accepted."""
-
-
-ElicitationHandler = Callable[[ElicitationRequest], Awaitable[ElicitationResponse]]
-"""Answers a server's request for user input (a person, a UI, or a graph interrupt)."""
 
 
 def _content_text(block: object) -> str:

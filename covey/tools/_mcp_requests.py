@@ -16,43 +16,19 @@ from typing import cast
 import mcp_types as types
 
 from ..models import ModelClient
-from ._mcp_convert import (
+from ._elicitation import (
     ElicitationHandler,
     ElicitationRequest,
     ElicitationResponse,
-    answer_elicitation,
-    answer_sampling,
+    run_elicitation,
 )
+from ._mcp_convert import answer_elicitation, answer_sampling
 
-__all__ = ["answering_elicitations", "ServerRequests", "handler_error"]
+__all__ = ["ServerRequests", "handler_error"]
 
-
-_RUN_ELICITATION: ContextVar[ElicitationHandler | None] = ContextVar(
-    "covey_run_elicitation", default=None
-)
-"""Answers elicitations of the tool calls made in this task (see `answering_elicitations`)."""
 
 _CALL_MODEL: ContextVar[ModelClient | None] = ContextVar("covey_mcp_call_model", default=None)
 """The model of the agent whose MCP call is running in this task."""
-
-
-@contextmanager
-def answering_elicitations(handler: ElicitationHandler) -> Generator[None]:
-    """Answer elicitations of MCP tool calls made inside this block with `handler`.
-
-    For toolsets without an `elicitation=` handler of their own (theirs comes first). An
-    agent's run uses it around each tool call when its caller gives one (a graph's agent
-    node does, to ask a person through `ctx.ask`). It needs a server speaking MCP 2026-07-28
-    or later, whose requests come back within the tool call: there an exception `handler`
-    raises ends the call and the call raises it (a graph node's question stops the run so).
-    Older servers send requests outside the call, and without a toolset handler those are
-    declined.
-    """
-    token = _RUN_ELICITATION.set(handler)
-    try:
-        yield
-    finally:
-        _RUN_ELICITATION.reset(token)
 
 
 class _HandlerRaised(Exception):
@@ -122,7 +98,7 @@ class ServerRequests:
         self, params: types.ElicitRequestParams, *, within_call: bool
     ) -> types.ElicitResult | types.ErrorData:
         """Ask the toolset's handler, else the run's (see `answering_elicitations`)."""
-        run = _RUN_ELICITATION.get() if self.elicitation is None else None
+        run = run_elicitation() if self.elicitation is None else None
         if run is None:
             return await answer_elicitation(self.server, self.elicitation, params)
         failed: list[Exception] = []

@@ -123,6 +123,23 @@ async def test_unknown_tools_and_malformed_calls_are_reported_to_the_model() -> 
         malformed = server.requests[2].body["messages"][-1]["content"]
     assert "There is no tool named 'subtract'. The tools are: add." == unknown
     assert "JSON" in malformed
+    # The model is shown the tool's real parameters, never a placeholder it could copy.
+    assert "The parameters of 'add': a (integer, required), b (integer, required)." in malformed
+    assert '"key"' not in malformed
+
+
+async def test_a_bare_call_written_as_text_is_read_and_the_tool_runs() -> None:
+    # Qwen2.5-Coder-0.5B wrote calls one per line, without the <tool_call> tags.
+    bare = (
+        '{"name": "add", "arguments": {"a": 2, "b": 3}}\n'
+        '{"name": "add", "arguments": {"a": 1, "b": 1}}'
+    )
+    script = [Reply(text=bare), Reply(text="5 and 2")]
+    async with ScriptedModelServer(script) as server, ModelClient(config(server.base_url)) as model:
+        result = await Agent("calc", model, tools=[add]).run("?")
+        results = [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert results == ["5", "2"]
+    assert result.output == "5 and 2"
 
 
 async def test_max_turns_ends_the_run_with_a_clear_error() -> None:

@@ -270,6 +270,9 @@ def test_eval_help_shows_the_defaults_and_what_the_time_limit_counts() -> None:
     turns_help = "--max-turns N model turns each trial may take (default: the suite's limit,"
     assert f"{turns_help} else {turns})" in text
     assert "trials at once (default 4)" in text and "(k; default 1)" in text
+    assert "scripted:module:function answers with that policy" in text
+    assert "with several --model, one report per run, PATH's name plus -RUN_ID" in text
+    assert "{steps, passes_because: REASON} must pass instead" in text
 
 
 async def test_ctrl_c_says_what_was_recorded_and_the_same_command_resumes(

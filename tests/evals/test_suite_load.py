@@ -67,7 +67,7 @@ def test_every_yaml_suite_in_the_repository_is_valid(name: str, text: str) -> No
             "name: x\ncases:\n  - {id: a, input: hi, scorers: [{type: contanis, value: '1'}]}\n",
             "cases[0] (id 'a').scorers[0]",
         ),
-        ("name: x\ncases:\n  - {id: a, input: hi, scorers: []}\n", "at least 1 item"),
+        ("name: x\ncases:\n  - {id: a, input: hi, scorers: []}\n", "case 'a' has no scorers"),
         (
             "name: x\ncases:\n"
             "  - {id: a, input: hi, scorers: [{type: exact, value: '1'}]}\n"

@@ -14,8 +14,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR
 
+from covey._http_guard import HTTPGuard, Message, Scope
 from covey.servers._common import HTTPOptions, SetupError
-from covey.servers._http import HTTPGuard, Message, Scope, serve_http
+from covey.servers._http import serve_http
 from covey.servers.calc import build_server, main
 
 from .conftest import http_client_for, http_process
