@@ -168,6 +168,9 @@ class MCPConnection:
         Raises:
             MCPConnectionError: the server stopped and cannot be restarted, or is unreachable.
         """
+        if self.state is ConnectionState.READY:  # every call asks: no cancel scope then
+            assert self._client is not None
+            return self._client, self.generation
         asked = False
         try:
             with anyio.fail_after(self.connect_timeout):
