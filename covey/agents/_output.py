@@ -8,6 +8,7 @@ model with what was wrong.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,24 +32,10 @@ class OutputPlan:
     constrained envelope or prompt); `final_tool`: a tool the model calls with the answer."""
     output_type: type[pydantic.BaseModel] | None = None
     """The type to validate against."""
-
-    @property
-    def schema(self) -> OutputSchema | None:
-        """The JSON schema for the model layer (mode `schema`)."""
-        if self.output_type is None or self.mode != "schema":
-            return None
-        return OutputSchema(name=_schema_name(self.output_type), schema=_schema(self.output_type))
-
-    @property
-    def final_tool(self) -> ToolDefinition | None:
-        """The final-answer tool (mode `final_tool`)."""
-        if self.output_type is None or self.mode != "final_tool":
-            return None
-        return ToolDefinition(
-            name=FINAL_TOOL,
-            description="Give your final answer. Call this once, when you are done.",
-            parameters=_schema(self.output_type),
-        )
+    schema: OutputSchema | None = None
+    """The JSON schema for the model layer (mode `schema`)."""
+    final_tool: ToolDefinition | None = None
+    """The final-answer tool (mode `final_tool`)."""
 
 
 def _schema_name(output_type: type[pydantic.BaseModel]) -> str:
@@ -61,15 +48,24 @@ def _schema(output_type: type[pydantic.BaseModel]) -> dict[str, Any]:
     return schema
 
 
+# Building a JSON schema costs about 0.5 ms, and a run used to build it on every turn. The
+# plans are immutable and nothing changes the schema dicts (requests copy or serialize them).
+@functools.lru_cache(maxsize=256)
 def plan_output(
     output_type: type[pydantic.BaseModel] | None, *, has_tools: bool, native_tools: bool
 ) -> OutputPlan:
-    """Choose the form for this agent and server."""
+    """Choose the form for this agent and server (one plan per type and form, kept)."""
     if output_type is None:
         return OutputPlan(mode="text")
     if has_tools and native_tools:
-        return OutputPlan(mode="final_tool", output_type=output_type)
-    return OutputPlan(mode="schema", output_type=output_type)
+        final_tool = ToolDefinition(
+            name=FINAL_TOOL,
+            description="Give your final answer. Call this once, when you are done.",
+            parameters=_schema(output_type),
+        )
+        return OutputPlan(mode="final_tool", output_type=output_type, final_tool=final_tool)
+    schema = OutputSchema(name=_schema_name(output_type), schema=_schema(output_type))
+    return OutputPlan(mode="schema", output_type=output_type, schema=schema)
 
 
 def validate_output(

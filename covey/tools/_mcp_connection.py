@@ -168,6 +168,8 @@ class MCPConnection:
         Raises:
             MCPConnectionError: the server stopped and cannot be restarted, or is unreachable.
         """
+        if (ready := self._ready()) is not None:  # every call asks: no cancel scope then
+            return ready
         asked = False
         try:
             with anyio.fail_after(self.connect_timeout):
@@ -183,6 +185,11 @@ class MCPConnection:
                 f"MCP server {self.name!r} did not come back within {self.connect_timeout:g}s."
             ) from exc
         assert self._client is not None
+        return self._client, self.generation
+
+    def _ready(self) -> tuple[mcp.Client, int] | None:
+        if self.state is not ConnectionState.READY or self._client is None:
+            return None
         return self._client, self.generation
 
     def _unavailable(self, state: ConnectionState) -> CoveyError:

@@ -22,7 +22,7 @@ from covey import (
     ToolResultMessage,
     UserMessage,
 )
-from covey.models import RetryInfo, StreamEvent
+from covey.models import ModelSettings, RetryInfo, StreamEvent
 from covey.testing import Fault, Reply, ScriptedModelServer
 
 ADD = ToolDefinition(
@@ -306,3 +306,26 @@ async def test_with_tool_choice_none_call_like_text_is_the_answer() -> None:
         assert response.tool_calls == () and response.malformed_tool_calls == ()
         assert response.text == '<tool_call>{"name": "add", "arguments": {"a": 1}}</tool_call>'
         assert response.reasoning == "sum"
+
+
+async def test_requests_carry_the_api_key_settings_and_extra_body() -> None:
+    settings = ModelSettings(temperature=0.2, seed=7, stop=("END",), extra_body={"top_k": 20})
+    async with (
+        ScriptedModelServer([Reply(text="one"), Reply(text="two")]) as server,
+        ModelClient(fast(server.base_url, api_key="sk-test")) as client,
+    ):
+        await client.complete(HELLO, tools=[ADD], tool_choice="add", settings=settings)
+        await collect(client, settings=settings)
+        full, streamed = server.requests
+    for request in (full, streamed):
+        assert request.path.endswith("/chat/completions")
+        assert request.headers["authorization"] == "Bearer sk-test"
+        assert request.body["temperature"] == 0.2
+        assert request.body["seed"] == 7
+        assert request.body["stop"] == ["END"]
+        assert request.body["top_k"] == 20
+        assert "extra_body" not in request.body
+    assert full.body["tool_choice"] == {"type": "function", "function": {"name": "add"}}
+    assert "stream" not in full.body
+    assert streamed.body["stream"] is True
+    assert streamed.body["stream_options"] == {"include_usage": True}
