@@ -8,6 +8,7 @@ structured-output form the server has, into one JSON envelope:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -22,7 +23,39 @@ from ._messages import (
 )
 from ._types import MalformedToolCall, ToolCall, ToolDefinition, without_large_limits
 
-__all__ = ["envelope_schema", "constrained_messages", "parse_envelope"]
+__all__ = ["envelope_schema", "constrained_messages", "parse_envelope", "self_contained"]
+
+_MAX_REF_DEPTH = 8
+_BEGUN_CALLS = re.compile(r'\s*(?:```(?:json)?\s*)?\{\s*"tool_calls"')
+
+
+def self_contained(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its local `$ref`s (`#/$defs/X`) replaced by what they name.
+
+    A tool's schema moves inside the envelope, where its `#/$defs/...` refs would point at
+    the envelope's root: llama.cpp's grammar builder then fails the request. A recursive
+    definition is cut to "any object" below a few levels.
+    """
+    defs = cast(dict[str, Any], schema.get("$defs") or schema.get("definitions") or {})
+    if not defs:
+        return schema
+
+    def inline(node: Any, depth: int) -> Any:
+        if isinstance(node, list):
+            return [inline(item, depth) for item in cast(list[Any], node)]
+        if not isinstance(node, dict):
+            return node
+        item = cast(dict[str, Any], node)
+        ref = item.get("$ref")
+        if isinstance(ref, str) and ref.split("/")[-1] in defs and "#/" in ref:
+            if depth >= _MAX_REF_DEPTH:
+                return {"type": "object"}  # not `{}`: llama.cpp reads empty items as a tuple
+            rest = {k: v for k, v in item.items() if k != "$ref"}
+            return {**inline(defs[ref.split("/")[-1]], depth + 1), **inline(rest, depth)}
+        return {k: inline(v, depth) for k, v in item.items() if k not in ("$defs", "definitions")}
+
+    result: dict[str, Any] = inline(schema, 0)
+    return result
 
 
 def envelope_schema(
@@ -34,7 +67,7 @@ def envelope_schema(
             "type": "object",
             "properties": {
                 "name": {"const": t.name},
-                "arguments": without_large_limits(t.parameters),
+                "arguments": without_large_limits(self_contained(t.parameters)),
             },
             "required": ["name", "arguments"],
         }
@@ -86,7 +119,10 @@ def constrained_messages(
             case ToolResultMessage():
                 status = "failed" if message.is_error else "returned"
                 rewritten.append(
-                    UserMessage(content=f"Tool {message.name} {status}: {message.content}")
+                    UserMessage(
+                        content=f"Tool {message.name} {status}: {message.content}\n"
+                        '(If you now have the answer, reply {"final": ...}.)'
+                    )
                 )
             case _:
                 rewritten.append(message)
@@ -106,7 +142,18 @@ def parse_envelope(
     """
     try:
         data = loads_repaired(text)
-    except ValueError:
+    except ValueError as exc:
+        if _BEGUN_CALLS.match(text):
+            # The envelope was begun and broken (often cut off by max_tokens): tell the model.
+            bad = MalformedToolCall(
+                id=f"{id_prefix}_0",
+                name=None,
+                raw=text,
+                error=f"Your reply was not one complete JSON object ({exc}): it was cut off "
+                'or broken. Call fewer tools at once, or answer with {"final": ...}.',
+                dialect="envelope",
+            )
+            return "", [], [bad]
         return None
     if not isinstance(data, dict):
         return None

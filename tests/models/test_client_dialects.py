@@ -282,3 +282,18 @@ async def test_constrained_envelope_is_read_with_the_same_json_repairs() -> None
             ("get_time", {"timezone": "UTC"}, "envelope")
         ]
     assert full.text == ""
+
+
+async def test_a_constrained_envelope_cut_off_is_a_malformed_call_not_an_answer() -> None:
+    # SmolLM2-135M under the envelope grammar repeated one call until max_tokens cut it off;
+    # the broken envelope was taken as the final answer before.
+    cut = '{"tool_calls": [{"name": "get_time", "arguments": {}}, {"name": "get_time", "argu'
+    async with ScriptedModelServer([Reply(text=cut)]) as server:
+        config = ModelConfig(
+            base_url=server.base_url, model="scripted", timeout=10.0, tool_mode="constrained"
+        )
+        async with ModelClient(config) as client:
+            response = await client.complete(ASK, tools=TOOLS)
+    assert response.text == "" and response.tool_calls == ()
+    [bad] = response.malformed_tool_calls
+    assert "cut off or broken" in bad.error and '{"final": ...}' in bad.error
