@@ -39,6 +39,7 @@ _LLAMA_CALL_START = re.compile(
     r'[\[\s]*\{\s*(?:"type"\s*:\s*"function"\s*,\s*)?"name"\s*:\s*"([^"\\]+)"\s*,'
     r'\s*"(?:parameters|arguments)"\s*:'
 )
+_ARGS_KEY = re.compile(r'"(?:parameters|arguments)"\s*:')
 _MISTRAL_V11 = re.compile(
     r"([\w.\-]+)\s*(?:\[CALL_ID\]\s*[A-Za-z0-9]*\s*)?(?:\[ARGS\])?\s*(.*)\Z", re.DOTALL
 )
@@ -200,16 +201,36 @@ def parse_json_calls(
     try:
         values = _json_sequence(body)
     except json.JSONDecodeError as exc:
-        start = _LLAMA_CALL_START.match(body)
-        if start is None or (tool_names is not None and start.group(1) not in tool_names):
+        name = _attempted_call(body, tool_names)
+        if name is None:
             return None
-        return [bad_call(start.group(1), body.strip(), _json_problem(exc), dialect)]
+        return [bad_call(name, body.strip(), _json_problem(exc), dialect)]
     if len(values) == 1 and isinstance(values[0], list):
         values = cast(list[Any], values[0])
     drafts = [_llama_call(value, tool_names, dialect) for value in values]
     if not drafts or any(d is None for d in drafts):
         return None
     return [d for d in drafts if d is not None]
+
+
+def _attempted_call(body: str, tool_names: Collection[str] | None) -> str | None:
+    """The tool a broken whole-message JSON call names, or None when it is no call.
+
+    A message that is one brace-delimited block naming an offered tool with its arguments
+    (`{{"name": "list_tables", "arguments": {}}}}`, as a 1.5B model wrote it) is a call the
+    model got wrong, not an answer: it is reported so the model can write it again.
+    """
+    start = _LLAMA_CALL_START.match(body)
+    if start is not None:
+        name: str | None = start.group(1)
+    else:
+        text = strip_fence(body)
+        found = _NAME_IN_JSON.search(text)
+        shaped = text[:1] in "{[" and text[-1:] in "}]" and _ARGS_KEY.search(text) is not None
+        name = found.group(1) if found and shaped and tool_names is not None else None
+    if name is None or (tool_names is not None and name not in tool_names):
+        return None
+    return name
 
 
 def _llama_call(value: Any, tool_names: Collection[str] | None, dialect: str) -> Draft | None:

@@ -634,3 +634,15 @@ def test_render_round_trips_any_arguments(
     rendered = render_tool_calls([ToolCall(id="a", name=name, arguments=arguments)], dialect)
     parsed = parse_text(rendered, tool_names={name})
     assert calls(parsed) == [(name, arguments, dialect)]
+
+
+def test_a_broken_whole_message_call_of_an_offered_tool_is_malformed_not_an_answer() -> None:
+    # Qwen2.5-Coder-1.5B-Instruct wrote this (doubled braces) when asked to call list_tables.
+    text = '{{"name": "list_tables", "arguments": {}}}}'
+    parsed = parse_text(text, tool_names={"list_tables"})
+    assert parsed.text == ""
+    [bad] = parsed.malformed
+    assert bad.name == "list_tables" and "not valid JSON" in bad.error
+    assert stream(list(text), tool_names={"list_tables"}) == parsed
+    # The same text naming no offered tool stays an answer.
+    assert parse_text(text, tool_names={"get_weather"}).text == text
