@@ -226,6 +226,8 @@ async def test_models_answers_while_a_generation_runs(server: EmbeddedModel) -> 
     assert still_busy  # answered before the generation ended
     assert listed["data"][0]["id"] == "gemma3-270m"
     assert listed["data"][0]["meta"]["slots"] == server.slots == 1
+    # Gemma 3 270M's own template describes no tools: covey's rendering prompts it.
+    assert listed["data"][0]["meta"]["template"] == "covey"
 
 
 async def test_constrained_mode_with_a_long_length_limit_does_not_crash_the_server(
