@@ -8,6 +8,7 @@ Its spans go to a SQLite store and to a real OTLP/HTTP receiver served here.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class Receiver:
         return Response(body, media_type="application/x-protobuf")
 
 
-async def _scenario(db: Path) -> Exported:
+async def _scenario(db: Path, contents: str = "on") -> Exported:
     receiver = Receiver()
     sock, port = loopback_socket()
     web = Server(receiver.app)
@@ -87,8 +88,10 @@ async def _scenario(db: Path) -> Exported:
                     "tests.tracing.traced_team",
                     url,
                     f"http://127.0.0.1:{port}",
+                    contents,
                 ],
                 cwd=ROOT,
+                env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
                 check=False,
             )
         web.should_exit = True
@@ -105,6 +108,11 @@ async def _scenario(db: Path) -> Exported:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     yield anyio.run(_scenario, tmp_path_factory.mktemp("traces") / "covey.db")
+
+
+@pytest.fixture(scope="module")
+def exported_by_default(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
+    yield anyio.run(_scenario, tmp_path_factory.mktemp("plain") / "covey.db", "default")
 
 
 def _tree(spans: list[SpanRecord]) -> list[str]:
@@ -230,6 +238,27 @@ def test_contents_are_recorded_when_opted_in(exported: Exported) -> None:
             "arguments": {"expression": "6*7"},
         }
     ]
+
+
+CONTENT_KEYS = (
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+)
+
+
+def test_without_opting_in_no_content_is_recorded(exported_by_default: Exported) -> None:
+    spans = exported_by_default.store
+    chat = next(s for s in spans if s.name == "chat scripted")
+    assert chat.attributes["gen_ai.usage.input_tokens"] > 0  # the span is there, with figures
+    recorded = {k for s in spans for k in s.attributes} | {
+        k for s in exported_by_default.otlp for k in s["attributes"]
+    }
+    assert recorded.isdisjoint(CONTENT_KEYS), recorded & set(CONTENT_KEYS)
+    dumped = json.dumps([[s.attributes, s.events] for s in spans])
+    assert "What is 6*7" not in dumped and '"42"' not in dumped
 
 
 def test_no_secret_from_headers_or_keys_is_recorded(exported: Exported) -> None:

@@ -76,9 +76,13 @@ class Recorder:
         await self.app(scope, receive, send)
 
 
-async def main(store_url: str, otlp_url: str) -> None:
+async def main(store_url: str, otlp_url: str, contents: str = "on") -> None:
     provider = covey.tracing.configure(
-        store=store_url, otlp_endpoint=otlp_url, capture_content=True, export_delay=0.1
+        store=store_url,
+        otlp_endpoint=otlp_url,
+        # "default": what a user gets without opting in (the test unsets the OTEL_ switch)
+        capture_content=True if contents == "on" else None,
+        export_delay=0.1,
     )
     recorder = Recorder(build_server("UTC").streamable_http_app(host="127.0.0.1"))
     sock, port = loopback_socket()
@@ -114,4 +118,4 @@ async def main(store_url: str, otlp_url: str) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, sys.argv[1], sys.argv[2])
+    anyio.run(main, *sys.argv[1:4])
