@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-EXTRA_ONLY = {"llama_cpp": "local", "numpy": "local"}
+EXTRA_ONLY = {"llama_cpp": "local", "numpy": "local", "jinja2": "local"}
 """Modules imported only when present, by the extra that brings them."""
 
 
